@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the kernel and the project's modules in the cached tree.
+#
+# usage: kbuild.sh {test|bench} [make targets...]
+#
+# The source tree lives in $RDMAISO_CACHE/tree (a copy of the pristine
+# linux-source-7.3 with the project laid on top by overlay.sh); objects go to
+# $RDMAISO_CACHE/build-<flavor>.  Everything is incremental.
+set -euo pipefail
+
+FLAVOR=${1:?"usage: kbuild.sh test|bench [targets]"}
+shift
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
+PRISTINE="$CACHE/linux-7.3"
+TREE="$CACHE/tree"
+OUT="$CACHE/build-$FLAVOR"
+JOBS=${JOBS:-$(nproc)}
+export PATH="$HOME/.cargo/bin:$PATH"
+LLVM_SUFFIX=-19
+
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# 1. Tools.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' is missing. Run scripts/setup.sh (it installs $2)."
+}
+need clang$LLVM_SUFFIX "the Debian package clang-19"
+need ld.lld$LLVM_SUFFIX "the Debian package lld-19"
+need llvm-ar$LLVM_SUFFIX "the Debian package llvm-19"
+need flex "the Debian package flex"
+need bison "the Debian package bison"
+need bc "the Debian package bc"
+need pahole "the Debian package dwarves"
+need rustc "Rust through rustup"
+need bindgen "bindgen-cli through cargo"
+[ -f "$PRISTINE/Makefile" ] ||
+	die "no Linux 7.3 source in $PRISTINE. Run scripts/setup.sh."
+[ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] ||
+	die "rust-src is missing. Run scripts/setup.sh (rustup component add rust-src)."
+
+# 2. Overlay.
+"$REPO/scripts/overlay.sh" "$REPO" "$PRISTINE" "$TREE"
+
+mk() { make -C "$TREE" O="$OUT" LLVM=$LLVM_SUFFIX -j"$JOBS" "$@"; }
+
+# 3. Configuration, regenerated when a fragment (or a Kconfig we add) changes.
+frags="$REPO/configs/common.config $REPO/configs/$FLAVOR.config"
+[ -f "$REPO/configs/$FLAVOR.config" ] || die "unknown flavor '$FLAVOR'"
+stamp=$(cat $frags "$REPO/Kconfig" 2>/dev/null | sha256sum | cut -c1-16)
+mkdir -p "$OUT"
+if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.rdmaiso-config" 2>/dev/null)" != "$stamp" ]; then
+	echo "  CONFIG  $FLAVOR (tinyconfig + ${frags//$REPO\//})"
+	mk -s tinyconfig >/dev/null
+	# shellcheck disable=SC2086
+	(cd "$TREE" && LLVM=$LLVM_SUFFIX scripts/kconfig/merge_config.sh -m -O "$OUT" \
+		"$OUT/.config" $frags >/dev/null)
+	mk -s olddefconfig >/dev/null
+	# merge_config.sh silently drops what Kconfig refuses: check it all.
+	bad=
+	# shellcheck disable=SC2086
+	while IFS='=' read -r key val; do
+		case "$val" in
+		n) grep -q "^$key=" "$OUT/.config" && bad="$bad $key=n" ;;
+		*) grep -qx "$key=$val" "$OUT/.config" || bad="$bad $key=$val" ;;
+		esac
+	done < <(grep -h '^CONFIG_' $frags)
+	[ -z "$bad" ] || die "Kconfig refused:$bad (missing dependency?)"
+	echo "$stamp" >"$OUT/.rdmaiso-config"
+fi
+
+# 4. Build.
+[ $# -gt 0 ] || set -- bzImage modules
+log="$OUT/build.log"
+echo "  MAKE    $FLAVOR: $* (log: $log)"
+start=$(date +%s)
+if ! mk "$@" >"$log" 2>&1; then
+	echo "error: the $FLAVOR build failed; first errors from $log:" >&2
+	grep -n -m 20 -E '(error|Error)[: []' "$log" >&2 || tail -n 30 "$log" >&2
+	exit 1
+fi
+if [ "$*" = "bzImage modules" ]; then
+	rm -rf "$OUT/mods.new"
+	mk -s INSTALL_MOD_PATH="$OUT/mods.new" modules_install >>"$log" 2>&1
+	rm -rf "$OUT/mods"
+	mv "$OUT/mods.new" "$OUT/mods"
+fi
+echo "  DONE    $FLAVOR in $(( $(date +%s) - start ))s"
