@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Insertion into free slots: [`Guard::insert`], [`Guard::alloc`] and [`Guard::alloc_cyclic`].
+//!
+//! Unlike [`Guard::store`], none of these replaces an existing entry, so a caller can claim an
+//! index (a port, an id) without racing against another claimant.
+
+use super::{Guard, StoreError};
+use crate::{alloc, bindings, build_assert::build_assert, error::Error, types::ForeignOwnable};
+use core::ops::RangeInclusive;
+
+impl<T: ForeignOwnable> Guard<'_, T> {
+    /// Stores `value` at `index` only if that slot is empty.
+    ///
+    /// May drop the lock if needed to allocate memory, and then reacquire it afterwards.
+    ///
+    /// Fails with `EBUSY` if the slot is occupied (the entry is left as it was), or `ENOMEM`; the
+    /// value is handed back in both cases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::alloc::KBox;
+    /// use kernel::xarray::{AllocKind, XArray};
+    ///
+    /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let mut guard = xa.lock();
+    /// guard.insert(7, KBox::new(1u32, GFP_KERNEL)?, GFP_KERNEL)?;
+    /// let err = guard.insert(7, KBox::new(2u32, GFP_KERNEL)?, GFP_KERNEL).unwrap_err();
+    /// assert_eq!(err.error, EBUSY);
+    /// assert_eq!(*err.value, 2);
+    /// assert_eq!(guard.get(7).copied(), Some(1));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn insert(
+        &mut self,
+        index: usize,
+        value: T,
+        gfp: alloc::Flags,
+    ) -> Result<(), StoreError<T>> {
+        build_assert!(
+            T::FOREIGN_ALIGN >= 4,
+            "pointers stored in XArray must be 4-byte aligned"
+        );
+        let new = value.into_foreign();
+        // SAFETY:
+        // - `self.xa.xa` is always valid by the type invariant.
+        // - The caller holds the lock.
+        //
+        // INVARIANT: `new` came from `T::into_foreign` and is not NULL, so the entry is stored
+        // as such (a NULL entry would become a reservation).
+        let ret =
+            unsafe { bindings::__xa_insert(self.xa.xa.get(), index, new.cast(), gfp.as_raw()) };
+        self.claimed(ret, new).map(|_| ())
+    }
+
+    /// Stores `value` in the lowest free index within `range` and returns that index.
+    ///
+    /// The array must have been created with [`AllocKind::Alloc`](super::AllocKind::Alloc) or
+    /// [`AllocKind::Alloc1`](super::AllocKind::Alloc1). May drop the lock to allocate memory.
+    ///
+    /// Fails with `EBUSY` if every index in `range` is taken, or `ENOMEM`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::alloc::KBox;
+    /// use kernel::xarray::{AllocKind, XArray};
+    ///
+    /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let mut guard = xa.lock();
+    /// assert_eq!(guard.alloc(10..=11, KBox::new(0u8, GFP_KERNEL)?, GFP_KERNEL)?, 10);
+    /// assert_eq!(guard.alloc(10..=11, KBox::new(1u8, GFP_KERNEL)?, GFP_KERNEL)?, 11);
+    /// let full = guard.alloc(10..=11, KBox::new(2u8, GFP_KERNEL)?, GFP_KERNEL);
+    /// assert_eq!(full.map_err(Error::from), Err(EBUSY));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn alloc(
+        &mut self,
+        range: RangeInclusive<u32>,
+        value: T,
+        gfp: alloc::Flags,
+    ) -> Result<u32, StoreError<T>> {
+        build_assert!(
+            T::FOREIGN_ALIGN >= 4,
+            "pointers stored in XArray must be 4-byte aligned"
+        );
+        let limit = bindings::xa_limit {
+            min: *range.start(),
+            max: *range.end(),
+        };
+        let mut id = 0u32;
+        let new = value.into_foreign();
+        // SAFETY:
+        // - `self.xa.xa` is always valid by the type invariant.
+        // - The caller holds the lock; `id` is a valid place for the result.
+        //
+        // INVARIANT: `new` came from `T::into_foreign`.
+        let ret = unsafe {
+            bindings::__xa_alloc(self.xa.xa.get(), &mut id, new.cast(), limit, gfp.as_raw())
+        };
+        self.claimed(ret, new).map(|_| id)
+    }
+
+    /// Stores `value` in the first free index within `range` at or after `*next`, wrapping around
+    /// to the start of `range`, and returns that index; `*next` becomes the index after it.
+    ///
+    /// This spreads allocations over the range the way ephemeral ports are chosen. Same errors
+    /// and requirements as [`Guard::alloc`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::alloc::KBox;
+    /// use kernel::xarray::{AllocKind, XArray};
+    ///
+    /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let mut guard = xa.lock();
+    /// let mut next = 12;
+    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, KBox::new(0u8, GFP_KERNEL)?, GFP_KERNEL)?, 12);
+    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, KBox::new(1u8, GFP_KERNEL)?, GFP_KERNEL)?, 10);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn alloc_cyclic(
+        &mut self,
+        range: RangeInclusive<u32>,
+        next: &mut u32,
+        value: T,
+        gfp: alloc::Flags,
+    ) -> Result<u32, StoreError<T>> {
+        build_assert!(
+            T::FOREIGN_ALIGN >= 4,
+            "pointers stored in XArray must be 4-byte aligned"
+        );
+        let limit = bindings::xa_limit {
+            min: *range.start(),
+            max: *range.end(),
+        };
+        let mut id = 0u32;
+        let new = value.into_foreign();
+        // SAFETY:
+        // - `self.xa.xa` is always valid by the type invariant.
+        // - The caller holds the lock; `id` and `next` are valid places.
+        //
+        // INVARIANT: `new` came from `T::into_foreign`.
+        let ret = unsafe {
+            bindings::__xa_alloc_cyclic(
+                self.xa.xa.get(),
+                &mut id,
+                new.cast(),
+                limit,
+                next,
+                gfp.as_raw(),
+            )
+        };
+        self.claimed(ret, new).map(|_| id)
+    }
+
+    /// Turns the return value of `__xa_{insert,alloc,alloc_cyclic}` into a result, giving the
+    /// value back on error.
+    fn claimed(&self, ret: i32, new: *mut crate::ffi::c_void) -> Result<(), StoreError<T>> {
+        if ret >= 0 {
+            return Ok(());
+        }
+        // SAFETY: `new` came from `T::into_foreign` and the XArray did not take ownership of it
+        // because the call failed.
+        let value = unsafe { T::from_foreign(new) };
+        Err(StoreError {
+            value,
+            error: Error::from_errno(ret),
+        })
+    }
+}
+
+#[macros::kunit_tests(rust_xarray_insert)]
+mod tests {
+    use crate::alloc::{flags::GFP_KERNEL, KBox};
+    use crate::error::code::*;
+    use crate::xarray::{AllocKind, XArray};
+
+    #[test]
+    fn insert_never_replaces() -> crate::error::Result {
+        let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let mut g = xa.lock();
+        g.insert(2000, KBox::new(1, GFP_KERNEL)?, GFP_KERNEL)?;
+        let err = g
+            .insert(2000, KBox::new(2, GFP_KERNEL)?, GFP_KERNEL)
+            .unwrap_err();
+        assert_eq!(err.error, EBUSY);
+        assert_eq!(*err.value, 2);
+        assert_eq!(g.get(2000).copied(), Some(1));
+        assert!(g.remove(2000).is_some());
+        g.insert(2000, KBox::new(3, GFP_KERNEL)?, GFP_KERNEL)?;
+        assert_eq!(g.get(2000).copied(), Some(3));
+        Ok(())
+    }
+
+    #[test]
+    fn alloc_fills_range_then_fails() -> crate::error::Result {
+        let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let mut g = xa.lock();
+        g.insert(101, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?;
+        let mut got = [0u32; 3];
+        for slot in got.iter_mut() {
+            *slot = g.alloc(100..=103, KBox::new(1, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        assert_eq!(got, [100, 102, 103]);
+        let err = g
+            .alloc(100..=103, KBox::new(9, GFP_KERNEL)?, GFP_KERNEL)
+            .unwrap_err();
+        assert_eq!(err.error, EBUSY);
+        assert_eq!(*err.value, 9);
+        Ok(())
+    }
+
+    #[test]
+    fn alloc_cyclic_wraps() -> crate::error::Result {
+        let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let mut g = xa.lock();
+        let mut next = 5;
+        let mut got = [0u32; 4];
+        for slot in got.iter_mut() {
+            *slot = g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        assert_eq!(got, [5, 6, 3, 4]);
+        assert!(g.remove(4).is_some());
+        assert_eq!(
+            g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?,
+            4
+        );
+        let err = g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL);
+        assert_eq!(err.map_err(crate::error::Error::from), Err(EBUSY));
+        Ok(())
+    }
+}
