@@ -50,7 +50,8 @@ mk() { make -C "$TREE" O="$OUT" LLVM=$LLVM_SUFFIX -j"$JOBS" "$@"; }
 # 3. Configuration, regenerated when a fragment (or a Kconfig we add) changes.
 frags="$REPO/configs/common.config $REPO/configs/$FLAVOR.config"
 [ -f "$REPO/configs/$FLAVOR.config" ] || die "unknown flavor '$FLAVOR'"
-stamp=$(cat $frags "$REPO/Kconfig" 2>/dev/null | sha256sum | cut -c1-16)
+stamp=$(cat $frags "$REPO"/patches/*.patch $(find "$REPO" -name Kconfig -not -path "*/.git/*") 2>/dev/null |
+	sha256sum | cut -c1-16)
 mkdir -p "$OUT"
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.rdmaiso-config" 2>/dev/null)" != "$stamp" ]; then
 	echo "  CONFIG  $FLAVOR (tinyconfig + ${frags//$REPO\//})"
@@ -81,11 +82,5 @@ if ! mk "$@" >"$log" 2>&1; then
 	echo "error: the $FLAVOR build failed; first errors from $log:" >&2
 	grep -n -m 20 -E '(error|Error)[: []' "$log" >&2 || tail -n 30 "$log" >&2
 	exit 1
-fi
-if [ "$*" = "bzImage modules" ]; then
-	rm -rf "$OUT/mods.new"
-	mk -s INSTALL_MOD_PATH="$OUT/mods.new" modules_install >>"$log" 2>&1
-	rm -rf "$OUT/mods"
-	mv "$OUT/mods.new" "$OUT/mods"
 fi
 echo "  DONE    $FLAVOR in $(( $(date +%s) - start ))s"

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Developer entry points of the RDMA container isolation project.  The kernel
+# build itself is Kbuild's: scripts/kbuild.sh lays this repository onto the
+# cached Linux 7.3 tree (see scripts/overlay.map) and runs make there.
+#
+#   make setup          install everything on a fresh Debian 12 machine
+#   make                build the test kernel and the project's modules
+#   make bench          build the bench kernel (no debug options)
+#   make vm [CMD=...]   boot the test kernel; a shell, or run CMD and exit
+#   make demo           build, boot, play the demonstration
+#   make check [T=glob] build, boot once, run KUnit + selftests, report TAP
+#   make clean          forget the build outputs (keeps the source cache)
+
+export CMD T
+
+.PHONY: all kernel bench setup vm check demo clean
+
+all: kernel
+
+setup:
+	@scripts/setup.sh
+
+kernel:
+	@scripts/kbuild.sh test
+
+bench:
+	@scripts/kbuild.sh bench
+
+vm: kernel
+	@scripts/vm.sh $${CMD:+"$$CMD"}
+
+check:
+	@scripts/check.sh "$${T:-*}"
+
+demo:
+	@scripts/demo.sh
+
+clean:
+	@rm -rf "$${RDMAISO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/rdma-iso}"/build-* .check

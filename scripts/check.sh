@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: build what is stale, boot the test kernel once, run every
+# KUnit suite and selftest in it (scripts/guest/check-guest.sh), and print a
+# TAP report whose last line is "N passed, N failed, N skipped".
+#
+# usage: check.sh [glob]     e.g. check.sh 'kunit:*'  or  check.sh '*rping*'
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
+GLOB=${1:-*}
+RES="$REPO/.check"
+mkdir -p "$RES"
+log="$RES/results.tap"
+rm -f "$log"
+
+t0=$(date +%s)
+"$REPO/scripts/kbuild.sh" test || { echo "0 passed, 1 failed"; exit 1; }
+t1=$(date +%s)
+echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~3 min)"
+
+timeout "${RDMAISO_VM_TIMEOUT:-2700}" "$REPO/scripts/vm.sh" \
+	"scripts/guest/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1"
+vmrc=$?
+t2=$(date +%s)
+[ -f "$log" ] && cat "$log"
+echo "# vm: $((t2 - t1))s, exit status $vmrc"
+
+pass=$(grep -cE '^ok [0-9]+ ' "$log" 2>/dev/null)
+skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" 2>/dev/null)
+fail=$(grep -cE '^not ok [0-9]+ ' "$log" 2>/dev/null)
+pass=$((pass - skip))
+# A run that did not reach its plan line (crash, hang, timeout) is a failure.
+if ! grep -qE '^1\.\.[0-9]+$' "$log" 2>/dev/null; then
+	echo "not ok - the VM run did not complete (exit status $vmrc)"
+	fail=$((fail + 1))
+fi
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test run inside the VM (started by scripts/check.sh): report the KUnit
+# suites that ran at boot, run the upstream rdma selftests and ours, then fail
+# on any KASAN, lockdep, kmemleak, WARN or BUG report in the kernel log.
+#
+# usage: check-guest.sh <kernel tree> [glob]
+#   Only tests whose name matches <glob> run (default: all).
+set -u
+
+TREE=$1
+GLOB=${2:-*}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/guest/rdmaiso-lib.sh
+. "$REPO/scripts/guest/rdmaiso-lib.sh"
+
+want() { [[ $1 == $GLOB ]]; }
+
+tap_plan_begin
+echo "# kernel $(uname -r), $(nproc) CPUs"
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+
+# 1. KUnit suites (built in: they ran at boot; modules: loaded here).
+for m in $(sed "/^#/d" "$REPO/tests/kunit/modules" 2>/dev/null); do
+	want "kunit:$m" && modprobe "$m"
+done
+for d in /sys/kernel/debug/kunit/*/; do
+	suite=$(basename "$d")
+	want "kunit:$suite" || continue
+	res="$d/results"
+	pass=$(grep -cE '^    ok [0-9]+ ' "$res")
+	skip=$(grep -cE '^    ok [0-9]+ .*# SKIP' "$res")
+	fail=$(grep -cE '^    not ok [0-9]+ ' "$res")
+	status=$(grep -E '^(not )?ok [0-9]+ ' "$res" | tail -n 1)
+	sed 's/^/# /' "$res"
+	if [ "$fail" -gt 0 ] || [[ $status == not* ]] || [ -z "$status" ]; then
+		tap_fail "kunit: $suite ($fail of $((pass + fail)) cases failed)"
+	elif [ "$pass" -eq "$skip" ]; then
+		tap_skip "kunit: $suite" "every case skipped"
+	else
+		tap_ok "kunit: $suite ($((pass - skip)) cases passed, $skip skipped)"
+	fi
+done
+
+# 2. Selftests: upstream's rdma ones (from the kernel tree), then ours.
+run_selftest() {	# run_selftest <name> <script>
+	local name=$1 script=$2 out rc
+	want "$name" || return 0
+	out=$(mktemp)
+	timeout 600 "$script" >"$out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out"
+	case $rc in
+	0) tap_ok "$name" ;;
+	"$KSFT_SKIP") tap_skip "$name" "$(grep -i skip "$out" | tail -n 1)" ;;
+	124) tap_fail "$name (timed out after 600s)" ;;
+	*) tap_fail "$name (exit status $rc)" ;;
+	esac
+	rm -f "$out"
+}
+
+up="$TREE/tools/testing/selftests/rdma"
+for t in $(sed -n 's/^\(TEST_PROGS :=\)\?[[:space:]]*\([a-zA-Z0-9_]*\.sh\).*/\2/p' "$up/Makefile"); do
+	run_selftest "selftests: rdma: $t" "$up/$t"
+done
+for t in "$REPO"/tests/selftests/*.sh; do
+	[ -x "$t" ] || continue
+	run_selftest "selftests: rdmaiso: $(basename "$t")" "$t"
+done
+
+# 3. The kernel log must be free of splats (kmemleak: after two scans).
+if want "dmesg"; then
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		sleep 6
+		echo scan >/sys/kernel/debug/kmemleak
+		leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+		[ "$leaks" -eq 0 ] || head -n 60 /sys/kernel/debug/kmemleak | sed 's/^/# /'
+	else
+		leaks=0
+		echo "# kmemleak not available"
+	fi
+	pattern='BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak:.*new suspected|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|list_add corruption|list_del corruption|Kernel panic|rust_panic|panicked at'
+	splats=$(dmesg | grep -E "$pattern" | grep -v 'kmemleak: Kernel memory leak detector')
+	if [ -n "$splats" ] || [ "$leaks" -gt 0 ]; then
+		echo "$splats" | head -n 40 | sed 's/^/# /'
+		dmesg | grep -E -A 30 "$pattern" | head -n 200 | sed 's/^/# /'
+		tap_fail "dmesg: no KASAN/lockdep/kmemleak/WARN/BUG report ($leaks leaks)"
+	else
+		tap_ok "dmesg: no KASAN/lockdep/kmemleak/WARN/BUG report"
+	fi
+fi
+tap_done
