@@ -138,25 +138,3 @@ unsafe impl Send for Net {}
 // SAFETY: `Net` only exposes fields that are written once at creation, so shared references can
 // be used from any thread.
 unsafe impl Sync for Net {}
-
-#[macros::kunit_tests(rust_net_namespace)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn init_is_init() {
-        assert!(Net::init().is_init());
-        assert_eq!(Net::init(), Net::init());
-    }
-
-    #[test]
-    fn current_is_counted() {
-        let a = Net::current().expect("kunit runs in a live task");
-        let b = a.clone();
-        // KUnit runs in a kernel thread: the initial namespace.
-        assert!(a.is_init());
-        assert_eq!(*a, *b);
-        assert_eq!(a.cookie(), Net::init().cookie());
-        assert_ne!(a.inum(), 0);
-    }
-}
