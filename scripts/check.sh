@@ -28,9 +28,11 @@ t2=$(date +%s)
 [ -f "$log" ] && cat "$log"
 echo "# vm: $((t2 - t1))s, exit status $vmrc"
 
-pass=$(grep -cE '^ok [0-9]+ ' "$log" 2>/dev/null)
-skip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log" 2>/dev/null)
-fail=$(grep -cE '^not ok [0-9]+ ' "$log" 2>/dev/null)
+count() { grep -cE "$1" "$log" 2>/dev/null || true; }
+pass=$(count '^ok [0-9]+ ')
+skip=$(count '^ok [0-9]+ .*# SKIP')
+fail=$(count '^not ok [0-9]+ ')
+pass=${pass:-0} skip=${skip:-0} fail=${fail:-0}
 pass=$((pass - skip))
 # A run that did not reach its plan line (crash, hang, timeout) is a failure.
 if ! grep -qE '^1\.\.[0-9]+$' "$log" 2>/dev/null; then

@@ -34,7 +34,7 @@ args=(--run "$OUT" $accel --force-9p --user root --cpus 2 --memory "${RDMAISO_VM
       --rwdir "$REPO" --cwd "$REPO"
       --append "panic_on_oops=1 kunit.stats_enabled=1 ${RDMAISO_VM_APPEND:-}")
 
-export PATH="$REPO/scripts/guest:$PATH"
+export PATH="$CACHE/venv/bin:$PATH"
 if [ $# -eq 0 ]; then
 	exec "$VNG" "${args[@]}"
 fi

@@ -48,7 +48,7 @@ run_selftest() {	# run_selftest <name> <script>
 	local name=$1 script=$2 out rc
 	want "$name" || return 0
 	out=$(mktemp)
-	timeout 600 "$script" >"$out" 2>&1
+	timeout -k 10 600 "$script" >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
 	case $rc in

@@ -53,60 +53,74 @@ mod xarray_insert {
     use kernel::prelude::*;
     use kernel::xarray::{AllocKind, XArray};
 
+    // Values are boxed before the XArray's lock is taken: it is a spinlock, and allocating
+    // under it is a bug (the XArray itself drops the lock for its own allocations).
+    fn b(v: u32) -> Result<KBox<u32>> {
+        Ok(KBox::new(v, GFP_KERNEL)?)
+    }
+
     #[test]
     fn insert_never_replaces() -> Result {
         let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let (one, two, three) = (b(1)?, b(2)?, b(3)?);
         let mut g = xa.lock();
-        g.insert(2000, KBox::new(1, GFP_KERNEL)?, GFP_KERNEL)?;
-        let err = g
-            .insert(2000, KBox::new(2, GFP_KERNEL)?, GFP_KERNEL)
-            .unwrap_err();
+        g.insert(2000, one, GFP_KERNEL)?;
+        let err = g.insert(2000, two, GFP_KERNEL).unwrap_err();
         assert_eq!(err.error, EBUSY);
         assert_eq!(*err.value, 2);
         assert_eq!(g.get(2000).copied(), Some(1));
-        assert!(g.remove(2000).is_some());
-        g.insert(2000, KBox::new(3, GFP_KERNEL)?, GFP_KERNEL)?;
+        let old = g.remove(2000);
+        assert!(old.is_some());
+        g.insert(2000, three, GFP_KERNEL)?;
         assert_eq!(g.get(2000).copied(), Some(3));
+        drop(g);
+        drop((old, err));
         Ok(())
     }
 
     #[test]
     fn alloc_fills_range_then_fails() -> Result {
         let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let vals = [b(0)?, b(1)?, b(1)?, b(1)?, b(9)?];
+        let [zero, a, bb, c, nine] = vals;
         let mut g = xa.lock();
-        g.insert(101, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?;
-        let mut got = [0u32; 3];
-        for slot in got.iter_mut() {
-            *slot = g.alloc(100..=103, KBox::new(1, GFP_KERNEL)?, GFP_KERNEL)?;
-        }
+        g.insert(101, zero, GFP_KERNEL)?;
+        let got = [
+            g.alloc(100..=103, a, GFP_KERNEL)?,
+            g.alloc(100..=103, bb, GFP_KERNEL)?,
+            g.alloc(100..=103, c, GFP_KERNEL)?,
+        ];
         assert_eq!(got, [100, 102, 103]);
-        let err = g
-            .alloc(100..=103, KBox::new(9, GFP_KERNEL)?, GFP_KERNEL)
-            .unwrap_err();
+        let err = g.alloc(100..=103, nine, GFP_KERNEL).unwrap_err();
         assert_eq!(err.error, EBUSY);
         assert_eq!(*err.value, 9);
-        // The failed claims left the array as it was.
+        // The failed claim left the array as it was.
         assert_eq!(g.get(101).copied(), Some(0));
+        drop(g);
+        drop(err);
         Ok(())
     }
 
     #[test]
     fn alloc_cyclic_wraps() -> Result {
         let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let [v0, v1, v2, v3, v4, v5] = [b(0)?, b(1)?, b(2)?, b(3)?, b(4)?, b(5)?];
         let mut g = xa.lock();
         let mut next = 5;
-        let mut got = [0u32; 4];
-        for slot in got.iter_mut() {
-            *slot = g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?;
-        }
+        let got = [
+            g.alloc_cyclic(3..=6, &mut next, v0, GFP_KERNEL)?,
+            g.alloc_cyclic(3..=6, &mut next, v1, GFP_KERNEL)?,
+            g.alloc_cyclic(3..=6, &mut next, v2, GFP_KERNEL)?,
+            g.alloc_cyclic(3..=6, &mut next, v3, GFP_KERNEL)?,
+        ];
         assert_eq!(got, [5, 6, 3, 4]);
-        assert!(g.remove(4).is_some());
-        assert_eq!(
-            g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL)?,
-            4
-        );
-        let err = g.alloc_cyclic(3..=6, &mut next, KBox::new(0, GFP_KERNEL)?, GFP_KERNEL);
-        assert_eq!(err.map_err(Error::from), Err(EBUSY));
+        let old = g.remove(4);
+        assert!(old.is_some());
+        assert_eq!(g.alloc_cyclic(3..=6, &mut next, v4, GFP_KERNEL)?, 4);
+        let err = g.alloc_cyclic(3..=6, &mut next, v5, GFP_KERNEL);
+        assert!(matches!(&err, Err(e) if e.error == EBUSY));
+        drop(g);
+        drop((old, err));
         Ok(())
     }
 }

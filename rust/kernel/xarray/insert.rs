@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Insertion into free slots: [`Guard::insert`], [`Guard::alloc`] and [`Guard::alloc_cyclic`].
+//! Insertion into free slots: [`Guard::insert`], [`Guard::alloc`] and [`Guard::alloc_cyclic`];
+//! lock-free lookups under RCU: [`XArray::load_rcu`], [`XArray::find_rcu`].
 //!
 //! Unlike [`Guard::store`], none of these replaces an existing entry, so a caller can claim an
 //! index (a port, an id) without racing against another claimant.
 
 use super::{Guard, StoreError};
-use crate::{alloc, bindings, build_assert::build_assert, error::Error, types::ForeignOwnable};
+use crate::{
+    alloc, bindings, build_assert::build_assert, error::Error, sync::rcu, types::ForeignOwnable,
+};
 use core::ops::RangeInclusive;
 
 impl<T: ForeignOwnable> Guard<'_, T> {
@@ -24,9 +27,11 @@ impl<T: ForeignOwnable> Guard<'_, T> {
     /// use kernel::xarray::{AllocKind, XArray};
     ///
     /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// // Allocate before taking the lock: it is a spinlock.
+    /// let (one, two) = (KBox::new(1u32, GFP_KERNEL)?, KBox::new(2u32, GFP_KERNEL)?);
     /// let mut guard = xa.lock();
-    /// guard.insert(7, KBox::new(1u32, GFP_KERNEL)?, GFP_KERNEL)?;
-    /// let err = guard.insert(7, KBox::new(2u32, GFP_KERNEL)?, GFP_KERNEL).unwrap_err();
+    /// guard.insert(7, one, GFP_KERNEL)?;
+    /// let err = guard.insert(7, two, GFP_KERNEL).unwrap_err();
     /// assert_eq!(err.error, EBUSY);
     /// assert_eq!(*err.value, 2);
     /// assert_eq!(guard.get(7).copied(), Some(1));
@@ -68,10 +73,11 @@ impl<T: ForeignOwnable> Guard<'_, T> {
     /// use kernel::xarray::{AllocKind, XArray};
     ///
     /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let (a, b, c) = (KBox::new(0u32, GFP_KERNEL)?, KBox::new(1u32, GFP_KERNEL)?, KBox::new(2u32, GFP_KERNEL)?);
     /// let mut guard = xa.lock();
-    /// assert_eq!(guard.alloc(10..=11, KBox::new(0u8, GFP_KERNEL)?, GFP_KERNEL)?, 10);
-    /// assert_eq!(guard.alloc(10..=11, KBox::new(1u8, GFP_KERNEL)?, GFP_KERNEL)?, 11);
-    /// let full = guard.alloc(10..=11, KBox::new(2u8, GFP_KERNEL)?, GFP_KERNEL);
+    /// assert_eq!(guard.alloc(10..=11, a, GFP_KERNEL)?, 10);
+    /// assert_eq!(guard.alloc(10..=11, b, GFP_KERNEL)?, 11);
+    /// let full = guard.alloc(10..=11, c, GFP_KERNEL);
     /// assert_eq!(full.map_err(Error::from), Err(EBUSY));
     /// # Ok::<(), Error>(())
     /// ```
@@ -115,10 +121,11 @@ impl<T: ForeignOwnable> Guard<'_, T> {
     /// use kernel::xarray::{AllocKind, XArray};
     ///
     /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let (a, b) = (KBox::new(0u32, GFP_KERNEL)?, KBox::new(1u32, GFP_KERNEL)?);
     /// let mut guard = xa.lock();
     /// let mut next = 12;
-    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, KBox::new(0u8, GFP_KERNEL)?, GFP_KERNEL)?, 12);
-    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, KBox::new(1u8, GFP_KERNEL)?, GFP_KERNEL)?, 10);
+    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, a, GFP_KERNEL)?, 12);
+    /// assert_eq!(guard.alloc_cyclic(10..=12, &mut next, b, GFP_KERNEL)?, 10);
     /// # Ok::<(), Error>(())
     /// ```
     pub fn alloc_cyclic(
@@ -169,5 +176,49 @@ impl<T: ForeignOwnable> Guard<'_, T> {
             value,
             error: Error::from_errno(ret),
         })
+    }
+}
+
+impl<T: ForeignOwnable> super::XArray<T> {
+    /// Loads the entry at `index` without taking the lock, under RCU.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure that no entry is removed from the array (and so possibly freed)
+    /// while the returned borrow is alive, for example because entries are only ever removed
+    /// when the array itself is dropped.
+    pub unsafe fn load_rcu<'a>(
+        &'a self,
+        index: usize,
+        _rcu: &'a rcu::Guard,
+    ) -> Option<T::Borrowed<'a>> {
+        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_load` may be called
+        // under the RCU read lock without the array's lock.
+        let ptr = unsafe { bindings::xa_load(self.xa.get(), index) };
+        let ptr = core::ptr::NonNull::new(ptr)?;
+        // SAFETY: `ptr` came from `T::into_foreign` (type invariant) and, by the caller's
+        // guarantee, is not freed for `'a`.
+        Some(unsafe { T::borrow(ptr.as_ptr()) })
+    }
+
+    /// Finds the first entry at an index `>= start`, without taking the lock, under RCU.
+    ///
+    /// # Safety
+    ///
+    /// Same as [`XArray::load_rcu`].
+    pub unsafe fn find_rcu<'a>(
+        &'a self,
+        start: usize,
+        _rcu: &'a rcu::Guard,
+    ) -> Option<(usize, T::Borrowed<'a>)> {
+        let mut index = start;
+        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_find` may be called
+        // under the RCU read lock without the array's lock; `index` is a valid place.
+        let ptr = unsafe {
+            bindings::xa_find(self.xa.get(), &mut index, usize::MAX, bindings::XA_PRESENT)
+        };
+        let ptr = core::ptr::NonNull::new(ptr)?;
+        // SAFETY: As in `load_rcu`.
+        Some((index, unsafe { T::borrow(ptr.as_ptr()) }))
     }
 }
