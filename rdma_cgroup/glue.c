@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cgroup v2 "rdma" controller: the C side.
+ *
+ * Defines the cgroup subsystem and its files, and implements the C API that
+ * ib_core calls (include/linux/cgroup_rdma.h).  Every function only finds
+ * the css and hands over to the Rust side (rdma_cgroup.rs), where all
+ * accounting and policy live.
+ */
+
+#include <linux/cgroup.h>
+#include <linux/cgroup_rdma.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+/* Implemented in rdma_cgroup.rs. */
+void *rdmacg_rs_css_alloc(void *parent, struct rdma_cgroup *cg, bool is_root);
+void rdmacg_rs_css_offline(void *state);
+void rdmacg_rs_css_free(void *state);
+u32 rdmacg_rs_register_device(struct rdmacg_device *device);
+void rdmacg_rs_unregister_device(struct rdmacg_device *device, u32 slot);
+int rdmacg_rs_try_charge(void *state, u32 slot, u32 index, u64 amount);
+void rdmacg_rs_uncharge(void *state, u32 slot, u32 index, u64 amount);
+u32 rdmacg_rs_allowed(void *state, u32 slot, bool ib);
+int rdmacg_rs_show(void *state, struct seq_file *sf, int what);
+int rdmacg_rs_write(void *state, const char *buf, size_t len);
+
+/* Called by the Rust side. */
+void rdmacg_notify_events(struct rdma_cgroup *cg, bool local);
+
+enum rdmacg_show {
+	RDMACG_SHOW_MAX,
+	RDMACG_SHOW_CURRENT,
+	RDMACG_SHOW_PEAK,
+	RDMACG_SHOW_EVENTS,
+	RDMACG_SHOW_EVENTS_LOCAL,
+};
+
+static struct rdma_cgroup *css_rdmacg(struct cgroup_subsys_state *css)
+{
+	return container_of(css, struct rdma_cgroup, css);
+}
+
+void rdmacg_notify_events(struct rdma_cgroup *cg, bool local)
+{
+	cgroup_file_notify(&cg->events_file);
+	if (local)
+		cgroup_file_notify(&cg->events_local_file);
+}
+
+/**
+ * rdmacg_try_charge_n - charge @amount of a resource to the current task's cgroup
+ * @rdmacg: set to the charged cgroup on success; pass it to rdmacg_uncharge_n()
+ * @device: the registered device
+ * @index: the resource
+ * @amount: how much (1 for objects; bytes for RDMACG_RESOURCE_MR_BYTES)
+ *
+ * Charges the cgroup and each ancestor, or nothing.  The charged cgroup is
+ * pinned until the matching uncharge.
+ *
+ * Return: 0, -EAGAIN if a limit is reached, -ENOMEM, or -EINVAL.
+ */
+int rdmacg_try_charge_n(struct rdma_cgroup **rdmacg,
+			struct rdmacg_device *device,
+			enum rdmacg_resource_type index, u64 amount)
+{
+	struct rdma_cgroup *cg;
+	int ret;
+
+	if (index >= RDMACG_RESOURCE_MAX)
+		return -EINVAL;
+
+	cg = css_rdmacg(task_get_css(current, rdma_cgrp_id));
+	ret = rdmacg_rs_try_charge(cg->rs, device->slot, index, amount);
+	if (ret) {
+		css_put(&cg->css);
+		return ret;
+	}
+	*rdmacg = cg;
+	return 0;
+}
+EXPORT_SYMBOL(rdmacg_try_charge_n);
+
+int rdmacg_try_charge(struct rdma_cgroup **rdmacg,
+		      struct rdmacg_device *device,
+		      enum rdmacg_resource_type index)
+{
+	return rdmacg_try_charge_n(rdmacg, device, index, 1);
+}
+EXPORT_SYMBOL(rdmacg_try_charge);
+
+/**
+ * rdmacg_uncharge_n - return a charge made by rdmacg_try_charge_n()
+ * @cg: the cgroup that rdmacg_try_charge_n() returned
+ * @device: the device
+ * @index: the resource
+ * @amount: the amount charged
+ */
+void rdmacg_uncharge_n(struct rdma_cgroup *cg, struct rdmacg_device *device,
+		       enum rdmacg_resource_type index, u64 amount)
+{
+	if (index >= RDMACG_RESOURCE_MAX)
+		return;
+
+	rdmacg_rs_uncharge(cg->rs, device->slot, index, amount);
+	css_put(&cg->css);
+}
+EXPORT_SYMBOL(rdmacg_uncharge_n);
+
+void rdmacg_uncharge(struct rdma_cgroup *cg, struct rdmacg_device *device,
+		     enum rdmacg_resource_type index)
+{
+	rdmacg_uncharge_n(cg, device, index, 1);
+}
+EXPORT_SYMBOL(rdmacg_uncharge);
+
+/**
+ * rdmacg_allowed - Service Levels or User Priorities the current task may use
+ * @device: the device
+ * @ib: true for the SL mask (InfiniBand ports), false for the UP mask (RoCE)
+ *
+ * Return: a bit mask, bit n set if SL/UP n is allowed by the current task's
+ * cgroup and all its ancestors.
+ */
+u32 rdmacg_allowed(struct rdmacg_device *device, bool ib)
+{
+	struct cgroup_subsys_state *css = task_get_css(current, rdma_cgrp_id);
+	u32 mask = rdmacg_rs_allowed(css_rdmacg(css)->rs, device->slot, ib);
+
+	css_put(css);
+	return mask;
+}
+EXPORT_SYMBOL(rdmacg_allowed);
+
+void rdmacg_register_device(struct rdmacg_device *device)
+{
+	device->slot = rdmacg_rs_register_device(device);
+}
+EXPORT_SYMBOL(rdmacg_register_device);
+
+void rdmacg_unregister_device(struct rdmacg_device *device)
+{
+	rdmacg_rs_unregister_device(device, device->slot);
+}
+EXPORT_SYMBOL(rdmacg_unregister_device);
+
+static int rdmacg_show(struct seq_file *sf, void *v)
+{
+	return rdmacg_rs_show(css_rdmacg(seq_css(sf))->rs, sf,
+			      seq_cft(sf)->private);
+}
+
+static ssize_t rdmacg_write(struct kernfs_open_file *of, char *buf,
+			    size_t nbytes, loff_t off)
+{
+	int ret = rdmacg_rs_write(css_rdmacg(of_css(of))->rs, buf, nbytes);
+
+	return ret ?: nbytes;
+}
+
+static struct cftype rdmacg_files[] = {
+	{
+		.name = "max",
+		.write = rdmacg_write,
+		.seq_show = rdmacg_show,
+		.private = RDMACG_SHOW_MAX,
+		.flags = CFTYPE_NOT_ON_ROOT,
+	},
+	{
+		.name = "current",
+		.seq_show = rdmacg_show,
+		.private = RDMACG_SHOW_CURRENT,
+		.flags = CFTYPE_NOT_ON_ROOT,
+	},
+	{
+		.name = "peak",
+		.seq_show = rdmacg_show,
+		.private = RDMACG_SHOW_PEAK,
+		.flags = CFTYPE_NOT_ON_ROOT,
+	},
+	{
+		.name = "events",
+		.seq_show = rdmacg_show,
+		.private = RDMACG_SHOW_EVENTS,
+		.file_offset = offsetof(struct rdma_cgroup, events_file),
+		.flags = CFTYPE_NOT_ON_ROOT,
+	},
+	{
+		.name = "events.local",
+		.seq_show = rdmacg_show,
+		.private = RDMACG_SHOW_EVENTS_LOCAL,
+		.file_offset = offsetof(struct rdma_cgroup, events_local_file),
+		.flags = CFTYPE_NOT_ON_ROOT,
+	},
+	{ }	/* terminate */
+};
+
+static struct cgroup_subsys_state *
+rdmacg_css_alloc(struct cgroup_subsys_state *parent)
+{
+	struct rdma_cgroup *cg;
+	void *pstate = NULL;
+
+	cg = kzalloc_obj(*cg);
+	if (!cg)
+		return ERR_PTR(-ENOMEM);
+
+	/* The root is not accounted: its children have no accounted parent. */
+	if (parent && parent->parent)
+		pstate = css_rdmacg(parent)->rs;
+	cg->rs = rdmacg_rs_css_alloc(pstate, cg, !parent);
+	if (!cg->rs) {
+		kfree(cg);
+		return ERR_PTR(-ENOMEM);
+	}
+	return &cg->css;
+}
+
+static void rdmacg_css_offline(struct cgroup_subsys_state *css)
+{
+	rdmacg_rs_css_offline(css_rdmacg(css)->rs);
+}
+
+static void rdmacg_css_free(struct cgroup_subsys_state *css)
+{
+	struct rdma_cgroup *cg = css_rdmacg(css);
+
+	rdmacg_rs_css_free(cg->rs);
+	kfree(cg);
+}
+
+struct cgroup_subsys rdma_cgrp_subsys = {
+	.css_alloc	= rdmacg_css_alloc,
+	.css_free	= rdmacg_css_free,
+	.css_offline	= rdmacg_css_offline,
+	.legacy_cftypes	= rdmacg_files,
+	.dfl_cftypes	= rdmacg_files,
+};

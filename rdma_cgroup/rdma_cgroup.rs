@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cgroup v2 `rdma` controller.
+//!
+//! `glue.c` defines the `struct cgroup_subsys` and the C API that ib_core calls; it calls the
+//! `extern "C"` functions of this file, the only place of the controller with `unsafe` code.
+//! The accounting engine is in [`engine`], the `rdma.max` parser in [`parse`]. See
+//! `Documentation/rdma_cgroup-design.rst` in the project.
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    ffi::{c_char, c_int, c_void},
+    prelude::*,
+    seq_file::{seq_print, SeqFile},
+    str::{BStr, CStr},
+    types::ForeignOwnable,
+};
+
+mod engine;
+mod parse;
+mod res;
+
+/// Prefix of this crate's log messages (the `pr_*!` macros need it outside a module).
+const __LOG_PREFIX: &[u8] = b"rdma_cgroup\0";
+
+use engine::{Cg, Hierarchy, Refused, MAX};
+use res::{Resource, NR_RESOURCES};
+
+/// A slot number that is not assigned (registration ran out of memory).
+const NO_SLOT: u32 = u32::MAX;
+
+/// A device slot: accounting identity of a device, kept (with the limits configured for it)
+/// after the device unregisters, and given again to the next device with the same name.
+struct Slot {
+    /// The registered device, or `None` once it has unregistered.
+    dev: Option<NonNull<bindings::rdmacg_device>>,
+    /// The device's name when it unregistered (matched on re-registration).
+    saved: KVec<u8>,
+}
+
+// SAFETY: `dev` is only dereferenced with `DEVICES` held, while the device is registered: ib_core
+// keeps a registered `rdmacg_device` alive until `rdmacg_unregister_device()` returns, and that
+// clears `dev` under the same lock.
+unsafe impl Send for Slot {}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialized by `rdmacg_rs_css_alloc()` for the root cgroup, which cgroup_init()
+    // runs before any device can register or any cgroupfs file can be opened.
+    unsafe(uninit) static DEVICES: Mutex<KVec<Slot>> = KVec::new();
+}
+
+impl Slot {
+    /// The live device's name and index.
+    fn key(&self) -> Option<(&BStr, u32)> {
+        let dev = self.dev?;
+        // SAFETY: See `impl Send for Slot`: the device is registered and `DEVICES` is held by
+        // the caller (it holds `&self` through the guard). `name` points at the NUL-terminated
+        // `ib_device::name`.
+        let (name, index) = unsafe {
+            let d = dev.as_ref();
+            (CStr::from_char_ptr(d.name), d.index)
+        };
+        Some((BStr::from_bytes(name.to_bytes()), index))
+    }
+}
+
+/// Links a cgroup's state to its C `struct rdma_cgroup` and its parent's state.
+struct CHier {
+    parent: Option<NonNull<Cg>>,
+    cg: NonNull<bindings::rdma_cgroup>,
+}
+
+// SAFETY: The pointers are to objects that outlive the state (see `parent` and `notify_events`),
+// and are only used for shared access, which the C code synchronizes.
+unsafe impl Send for CHier {}
+// SAFETY: As above.
+unsafe impl Sync for CHier {}
+
+extern "C" {
+    fn rdmacg_notify_events(cg: *mut bindings::rdma_cgroup, local: bool);
+}
+
+impl Hierarchy for CHier {
+    fn parent(&self) -> Option<&Cg> {
+        // SAFETY: cgroup core keeps a parent css (and so its state) alive as long as a child
+        // css exists.
+        self.parent.map(|p| unsafe { p.as_ref() })
+    }
+
+    fn notify_events(&self, local: bool) {
+        // SAFETY: `cg` embeds the css that owns this state, alive as long as the state.
+        unsafe { rdmacg_notify_events(self.cg.as_ptr(), local) }
+    }
+}
+
+type State = Pin<KBox<Cg>>;
+
+/// Borrows the state stored in `struct rdma_cgroup::rs`.
+///
+/// # Safety
+///
+/// `state` must come from [`rdmacg_rs_css_alloc`] and not yet be passed to
+/// [`rdmacg_rs_css_free`].
+unsafe fn state<'a>(state: *mut c_void) -> Pin<&'a Cg> {
+    // SAFETY: By the function's safety requirements.
+    unsafe { <State as ForeignOwnable>::borrow(state) }
+}
+
+/// Allocates the state of a new cgroup: `parent` is the parent's state, or NULL for the root
+/// and its children (the root is not accounted: it has no limits and no files).
+///
+/// # Safety
+///
+/// `parent` is NULL or the live state of the parent cgroup; `cg` is the cgroup's C structure.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_css_alloc(
+    parent: *mut c_void,
+    cg: *mut bindings::rdma_cgroup,
+    is_root: bool,
+) -> *mut c_void {
+    if is_root {
+        // SAFETY: Called once, for the root cgroup, before anything else uses `DEVICES`.
+        unsafe { DEVICES.init() };
+    }
+    let Some(cg) = NonNull::new(cg) else {
+        return core::ptr::null_mut();
+    };
+    let parent = NonNull::new(parent).map(|p| {
+        // SAFETY: `parent` is a live state by the safety requirements.
+        NonNull::from(unsafe { state(p.as_ptr()) }.get_ref())
+    });
+    let hier = match KBox::new(CHier { parent, cg }, GFP_KERNEL) {
+        Ok(h) => h,
+        Err(_) => return core::ptr::null_mut(),
+    };
+    match KBox::pin_init(Cg::new(Some(hier)), GFP_KERNEL) {
+        Ok(s) => s.into_foreign().cast(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// The cgroup goes offline: drop its limits so that its remaining objects can drain.
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_css_offline(st: *mut c_void) {
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }.reset_limits();
+}
+
+/// Frees the state of a cgroup.
+///
+/// # Safety
+///
+/// `st` is a live state, no longer used by anyone (no charge holds the css).
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_css_free(st: *mut c_void) {
+    // SAFETY: By the safety requirements, ownership returns to us.
+    drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
+}
+
+/// Registers a device and returns its accounting slot.
+///
+/// # Safety
+///
+/// `dev` is valid and stays valid until [`rdmacg_rs_unregister_device`] returns.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_device) -> u32 {
+    let Some(dev) = NonNull::new(dev) else {
+        return NO_SLOT;
+    };
+    // SAFETY: `dev` is valid (safety requirements); its name is NUL-terminated.
+    let name = unsafe { CStr::from_char_ptr(dev.as_ref().name) }.to_bytes();
+    let mut slots = DEVICES.lock();
+    // Limits configured for a device of this name that went away apply to this one.
+    if let Some(i) = slots
+        .iter()
+        .position(|s| s.dev.is_none() && s.saved.as_slice() == name)
+    {
+        slots[i].dev = Some(dev);
+        return i as u32;
+    }
+    if let Some(i) = slots
+        .iter()
+        .position(|s| s.dev.is_none() && s.saved.is_empty())
+    {
+        slots[i].dev = Some(dev);
+        return i as u32;
+    }
+    let slot = Slot {
+        dev: Some(dev),
+        saved: KVec::new(),
+    };
+    match slots.push(slot, GFP_KERNEL) {
+        Ok(()) => (slots.len() - 1) as u32,
+        Err(_) => {
+            pr_warn!("rdma cgroup: out of memory registering a device: it is not accounted\n");
+            NO_SLOT
+        }
+    }
+}
+
+/// Unregisters a device: its slot keeps the limits, under the device's current name.
+///
+/// # Safety
+///
+/// `dev` was registered with [`rdmacg_rs_register_device`], which returned `slot`.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_unregister_device(dev: *mut bindings::rdmacg_device, slot: u32) {
+    let mut slots = DEVICES.lock();
+    let Some(s) = slots.get_mut(slot as usize) else {
+        return;
+    };
+    if s.dev.map(NonNull::as_ptr) != Some(dev) {
+        return;
+    }
+    let mut saved = KVec::new();
+    if let Some((name, _)) = s.key() {
+        // On allocation failure the slot is simply not matched by name again.
+        let _ = saved.extend_from_slice(name, GFP_KERNEL);
+    }
+    s.saved = saved;
+    s.dev = None;
+}
+
+/// Charges `n` of resource `res` on `slot` to the cgroup of `st` and its ancestors.
+///
+/// # Safety
+///
+/// `st` is a live state whose css the caller holds.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_try_charge(
+    st: *mut c_void,
+    slot: u32,
+    res: u32,
+    n: u64,
+) -> c_int {
+    let Some(r) = Resource::from_index(res) else {
+        return EINVAL.to_errno();
+    };
+    if slot == NO_SLOT {
+        return 0;
+    }
+    // SAFETY: By the safety requirements.
+    match unsafe { state(st) }.try_charge(slot, r, n) {
+        Ok(()) => 0,
+        Err(Refused::NoMem) => ENOMEM.to_errno(),
+        Err(Refused::Limit { .. }) => EAGAIN.to_errno(),
+    }
+}
+
+/// Returns a charge made by [`rdmacg_rs_try_charge`].
+///
+/// # Safety
+///
+/// `st` is a live state, charged earlier with the same arguments.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_uncharge(st: *mut c_void, slot: u32, res: u32, n: u64) {
+    let Some(r) = Resource::from_index(res) else {
+        return;
+    };
+    if slot == NO_SLOT {
+        return;
+    }
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }.uncharge(slot, r, n);
+}
+
+/// The Service Levels (`ib`) or User Priorities allowed to the cgroup of `st` on `slot`.
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_allowed(st: *mut c_void, slot: u32, ib: bool) -> u32 {
+    if slot == NO_SLOT {
+        return u32::MAX;
+    }
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }.allowed(slot, ib)
+}
+
+/// What a cgroupfs file shows; values of `cftype::private` in `glue.c`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Show {
+    Max = 0,
+    Current = 1,
+    Peak = 2,
+    Events = 3,
+    EventsLocal = 4,
+}
+
+fn write_set(m: &SeqFile, key: &str, mask: u32, bits: u32) {
+    seq_print!(m, " {}=", key);
+    let all = (1u32 << bits) - 1;
+    if mask & all == all {
+        seq_print!(m, "max");
+        return;
+    }
+    let mut first = true;
+    let mut v = 0;
+    while v < bits {
+        if mask & (1 << v) == 0 {
+            v += 1;
+            continue;
+        }
+        let start = v;
+        while v + 1 < bits && mask & (1 << (v + 1)) != 0 {
+            v += 1;
+        }
+        let sep = if first { "" } else { "," };
+        if start == v {
+            seq_print!(m, "{}{}", sep, start);
+        } else {
+            seq_print!(m, "{}{}-{}", sep, start, v);
+        }
+        first = false;
+        v += 1;
+    }
+    if first {
+        seq_print!(m, "none");
+    }
+}
+
+fn show(cg: &Cg, m: &SeqFile, what: Show) {
+    let slots = DEVICES.lock();
+    let rcu = kernel::sync::rcu::read_lock();
+    for (slot, s) in slots.iter().enumerate() {
+        let Some((name, index)) = s.key() else {
+            continue;
+        };
+        seq_print!(m, "{}", name);
+        let unique = slots
+            .iter()
+            .filter_map(Slot::key)
+            .filter(|(n, _)| *n == name)
+            .count()
+            == 1;
+        if !unique {
+            seq_print!(m, " index={}", index);
+        }
+        let pool = cg.pool(slot as u32, &rcu);
+        for r in Resource::ALL {
+            let c = pool.map(|p| p.get(r));
+            let get = |f: fn(&engine::Counter) -> u64, default: u64| c.map_or(default, f);
+            match what {
+                Show::Max => {
+                    let v = get(|c| c.max.load(kernel::sync::atomic::Relaxed), MAX);
+                    if v == MAX {
+                        seq_print!(m, " {}=max", r.name());
+                    } else {
+                        seq_print!(m, " {}={}", r.name(), v);
+                    }
+                }
+                Show::Current => seq_print!(
+                    m,
+                    " {}={}",
+                    r.name(),
+                    get(|c| c.usage.load(kernel::sync::atomic::Relaxed), 0)
+                ),
+                Show::Peak => seq_print!(
+                    m,
+                    " {}={}",
+                    r.name(),
+                    get(|c| c.peak.load(kernel::sync::atomic::Relaxed), 0)
+                ),
+                Show::Events | Show::EventsLocal => {
+                    let (mx, fail) = if what == Show::Events {
+                        (
+                            get(|c| c.ev_max.load(kernel::sync::atomic::Relaxed), 0),
+                            get(|c| c.ev_fail.load(kernel::sync::atomic::Relaxed), 0),
+                        )
+                    } else {
+                        (
+                            get(|c| c.ev_local_max.load(kernel::sync::atomic::Relaxed), 0),
+                            get(|c| c.ev_local_fail.load(kernel::sync::atomic::Relaxed), 0),
+                        )
+                    };
+                    seq_print!(m, " {0}.max={1} {0}.alloc_fail={2}", r.name(), mx, fail);
+                }
+            }
+        }
+        if what == Show::Max {
+            let (sl, up) = pool.map_or((u32::MAX, u32::MAX), |p| {
+                (
+                    p.sl.load(kernel::sync::atomic::Relaxed),
+                    p.up.load(kernel::sync::atomic::Relaxed),
+                )
+            });
+            write_set(m, "sl", sl, 16);
+            write_set(m, "up", up, 8);
+        }
+        seq_print!(m, "\n");
+    }
+}
+
+/// Shows one of the controller's files.
+///
+/// # Safety
+///
+/// `st` is a live state and `sf` a valid seq_file being shown.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_show(
+    st: *mut c_void,
+    sf: *mut bindings::seq_file,
+    what: c_int,
+) -> c_int {
+    let what = match what {
+        0 => Show::Max,
+        1 => Show::Current,
+        2 => Show::Peak,
+        3 => Show::Events,
+        4 => Show::EventsLocal,
+        _ => return EINVAL.to_errno(),
+    };
+    // SAFETY: By the safety requirements.
+    let (cg, m) = unsafe { (state(st), SeqFile::from_raw(sf)) };
+    show(&cg, m, what);
+    0
+}
+
+/// Finds the slot of the live device `name` (`index` to pick one of several with that name).
+fn find_slot(slots: &[Slot], name: &[u8], index: Option<u32>) -> Result<u32> {
+    let mut found = None;
+    for (i, s) in slots.iter().enumerate() {
+        let Some((n, idx)) = s.key() else {
+            continue;
+        };
+        if &**n != name {
+            continue;
+        }
+        match index {
+            Some(want) if want == idx => return Ok(i as u32),
+            Some(_) => {}
+            None if found.is_some() => return Err(ENOTUNIQ),
+            None => found = Some(i as u32),
+        }
+    }
+    found.ok_or(ENODEV)
+}
+
+fn write(cg: &Cg, buf: &[u8]) -> Result {
+    // Parse every line before anything changes.
+    let mut n = 0usize;
+    for line in parse::lines(buf) {
+        parse::parse_line(line).map_err(|_| EINVAL)?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(EINVAL);
+    }
+    let slots = DEVICES.lock();
+    let mut targets = KVec::with_capacity(n, GFP_KERNEL)?;
+    for line in parse::lines(buf) {
+        let req = parse::parse_line(line).map_err(|_| EINVAL)?;
+        let slot = find_slot(&slots, req.name, req.index)?;
+        targets.push((slot, req), GFP_KERNEL)?;
+    }
+    // Create every pool first: after this nothing can fail, so the write is all or nothing.
+    for (slot, _) in targets.iter() {
+        cg.pool_or_create(*slot)?;
+    }
+    for (slot, req) in targets.iter() {
+        cg.set_limits(*slot, &req.limits, req.sl, req.up)?;
+    }
+    Ok(())
+}
+
+/// Writes `rdma.max`.
+///
+/// # Safety
+///
+/// `st` is a live state; `buf` is valid for reading `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_write(st: *mut c_void, buf: *const c_char, len: usize) -> c_int {
+    // SAFETY: By the safety requirements.
+    let (cg, buf) = unsafe {
+        (
+            state(st),
+            core::slice::from_raw_parts(buf.cast::<u8>(), len),
+        )
+    };
+    match write(&cg, buf) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+const _: () = assert!(NR_RESOURCES == bindings::rdmacg_resource_type_RDMACG_RESOURCE_MAX as usize);
