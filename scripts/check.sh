@@ -18,11 +18,14 @@ rm -f "$log"
 
 t0=$(date +%s)
 "$REPO/scripts/kbuild.sh" test || { echo "0 passed, 1 failed"; exit 1; }
+make -s -C "$REPO/tests/selftests" || { echo "0 passed, 1 failed"; exit 1; }
 t1=$(date +%s)
 echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~3 min)"
 
-timeout "${RDMAISO_VM_TIMEOUT:-2700}" "$REPO/scripts/vm.sh" \
-	"scripts/guest/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1"
+# The kernel console goes to .check/console.log (shown if the run breaks).
+RDMAISO_VM_VERBOSE=1 timeout "${RDMAISO_VM_TIMEOUT:-2700}" "$REPO/scripts/vm.sh" \
+	"scripts/guest/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1" \
+	>"$RES/console.log" 2>&1
 vmrc=$?
 t2=$(date +%s)
 [ -f "$log" ] && cat "$log"
@@ -36,6 +39,8 @@ pass=${pass:-0} skip=${skip:-0} fail=${fail:-0}
 pass=$((pass - skip))
 # A run that did not reach its plan line (crash, hang, timeout) is a failure.
 if ! grep -qE '^1\.\.[0-9]+$' "$log" 2>/dev/null; then
+	echo "# last kernel console lines (full log: .check/console.log):"
+	tail -n 40 "$RES/console.log" | sed 's/^/# /'
 	echo "not ok - the VM run did not complete (exit status $vmrc)"
 	fail=$((fail + 1))
 fi

@@ -33,6 +33,8 @@ accel=--disable-kvm
 args=(--run "$OUT" $accel --force-9p --user root --cpus 2 --memory "${RDMAISO_VM_MEM:-3G}"
       --rwdir "$REPO" --cwd "$REPO"
       --append "panic_on_oops=1 kunit.stats_enabled=1 ${RDMAISO_VM_APPEND:-}")
+# RDMAISO_VM_VERBOSE=1: also print the kernel console (boot messages, panics).
+[ "${RDMAISO_VM_VERBOSE:-0}" = 1 ] && args+=(--verbose)
 
 export PATH="$CACHE/venv/bin:$PATH"
 if [ $# -eq 0 ]; then
