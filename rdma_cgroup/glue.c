@@ -13,20 +13,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-/* Implemented in rdma_cgroup.rs. */
-void *rdmacg_rs_css_alloc(void *parent, struct rdma_cgroup *cg, bool is_root);
-void rdmacg_rs_css_offline(void *state);
-void rdmacg_rs_css_free(void *state);
-u32 rdmacg_rs_register_device(struct rdmacg_device *device);
-void rdmacg_rs_unregister_device(struct rdmacg_device *device, u32 slot);
-int rdmacg_rs_try_charge(void *state, u32 slot, u32 index, u64 amount);
-void rdmacg_rs_uncharge(void *state, u32 slot, u32 index, u64 amount);
-u32 rdmacg_rs_allowed(void *state, u32 slot, bool ib);
-int rdmacg_rs_show(void *state, struct seq_file *sf, int what);
-int rdmacg_rs_write(void *state, const char *buf, size_t len);
-
-/* Called by the Rust side. */
-void rdmacg_notify_events(struct rdma_cgroup *cg, bool local);
+#include "rdma_cgroup.h"
 
 enum rdmacg_show {
 	RDMACG_SHOW_MAX,
