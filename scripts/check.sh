@@ -8,6 +8,10 @@
 # usage: check.sh [glob]     e.g. check.sh 'kunit:*'  or  check.sh '*rping*'
 set -uo pipefail
 
+# Everything is in main(), so that bash has read the whole file before it
+# runs: editing this file during a run cannot break the run.
+main() {
+
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
 GLOB=${1:-*}
@@ -22,9 +26,11 @@ make -s -C "$REPO/tests/selftests" || { echo "0 passed, 1 failed"; exit 1; }
 t1=$(date +%s)
 echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~3 min)"
 
+# The guest runs a copy of the test driver: edits during a run cannot break it.
+cp "$REPO/scripts/guest/check-guest.sh" "$RES/check-guest.sh"
 # The kernel console goes to .check/console.log (shown if the run breaks).
-RDMAISO_VM_VERBOSE=1 timeout "${RDMAISO_VM_TIMEOUT:-2700}" "$REPO/scripts/vm.sh" \
-	"scripts/guest/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1" \
+RDMAISO_VM_VERBOSE=1 timeout "${RDMAISO_VM_TIMEOUT:-3000}" "$REPO/scripts/vm.sh" \
+	"bash .check/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1" \
 	>"$RES/console.log" 2>&1
 vmrc=$?
 t2=$(date +%s)
@@ -46,3 +52,7 @@ if ! grep -qE '^1\.\.[0-9]+$' "$log" 2>/dev/null; then
 fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
+}
+
+main "$@"
+exit

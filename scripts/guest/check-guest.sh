@@ -5,17 +5,28 @@
 # suites that ran at boot, run the upstream rdma selftests and ours, then fail
 # on any KASAN, lockdep, kmemleak, WARN or BUG report in the kernel log.
 #
-# usage: check-guest.sh <kernel tree> [glob]
-#   Only tests whose name matches <glob> run (default: all).
+# usage: check-guest.sh <kernel tree> [glob[|glob...]]
+#   Only tests whose name matches a glob run (default: all).
 set -u
 
 TREE=$1
 GLOB=${2:-*}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
+# Run from scripts/guest/, or as the copy that check.sh makes in .check/.
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+[ -f "$REPO/scripts/guest/rdmaiso-lib.sh" ] || REPO=$(cd "$REPO/.." && pwd)
 # shellcheck source=scripts/guest/rdmaiso-lib.sh
 . "$REPO/scripts/guest/rdmaiso-lib.sh"
 
-want() { [[ $1 == $GLOB ]]; }
+# want <name>: does the name match one of the '|'-separated globs?
+want() {
+	local g
+	local IFS='|'
+	for g in $GLOB; do
+		# shellcheck disable=SC2053
+		[[ $1 == $g ]] && return 0
+	done
+	return 1
+}
 
 tap_plan_begin
 echo "# kernel $(uname -r), $(nproc) CPUs"
@@ -51,13 +62,15 @@ run_selftest() {	# run_selftest <name> <script>
 	local name=$1 script=$2 out rc
 	want "$name" || return 0
 	out=$(mktemp)
-	timeout -k 10 600 "$script" >"$out" 2>&1
+	t0=$(date +%s)
+	timeout -k 10 "${RDMAISO_TEST_TIMEOUT:-900}" "$script" >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
+	echo "# $name: $(( $(date +%s) - t0 ))s"
 	case $rc in
 	0) tap_ok "$name" ;;
 	"$KSFT_SKIP") tap_skip "$name" "$(grep -i skip "$out" | tail -n 1)" ;;
-	124) tap_fail "$name (timed out after 600s)" ;;
+	124 | 137) tap_fail "$name (timed out after ${RDMAISO_TEST_TIMEOUT:-900}s)" ;;
 	*) tap_fail "$name (exit status $rc)" ;;
 	esac
 	rm -f "$out"
