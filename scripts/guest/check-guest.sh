@@ -63,14 +63,14 @@ run_selftest() {	# run_selftest <name> <script>
 	want "$name" || return 0
 	out=$(mktemp)
 	t0=$(date +%s)
-	timeout -k 10 "${RDMAISO_TEST_TIMEOUT:-900}" "$script" >"$out" 2>&1
+	timeout -k 10 "${RDMAISO_TEST_TIMEOUT:-1200}" "$script" >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
 	echo "# $name: $(( $(date +%s) - t0 ))s"
 	case $rc in
 	0) tap_ok "$name" ;;
 	"$KSFT_SKIP") tap_skip "$name" "$(grep -i skip "$out" | tail -n 1)" ;;
-	124 | 137) tap_fail "$name (timed out after ${RDMAISO_TEST_TIMEOUT:-900}s)" ;;
+	124 | 137) tap_fail "$name (timed out after ${RDMAISO_TEST_TIMEOUT:-1200}s)" ;;
 	*) tap_fail "$name (exit status $rc)" ;;
 	esac
 	rm -f "$out"
