@@ -37,11 +37,11 @@ udevadm control --exit 2>/dev/null
 
 # 1. KUnit suites (built in: they ran at boot; modules: loaded here).
 for m in $(sed "/^#/d" "$REPO/tests/kunit/modules" 2>/dev/null); do
-	want "kunit:$m" && modprobe "$m"
+	modprobe "$m"
 done
 for d in /sys/kernel/debug/kunit/*/; do
 	suite=$(basename "$d")
-	want "kunit:$suite" || continue
+	want "kunit: $suite" || continue
 	res="$d/results"
 	pass=$(grep -cE '^    ok [0-9]+ ' "$res")
 	skip=$(grep -cE '^    ok [0-9]+ .*# SKIP' "$res")
@@ -98,10 +98,35 @@ if want "dmesg"; then
 		echo "# kmemleak not available"
 	fi
 	pattern='BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak:.*new suspected|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|refcount_t:|list_add corruption|list_del corruption|Kernel panic|rust_panic|panicked at'
-	splats=$(dmesg | grep -E "$pattern" | grep -v 'kmemleak: Kernel memory leak detector')
+	# Known upstream reports that no project code can cause are dropped here,
+	# each matched narrowly and listed in Documentation/foundation.rst:
+	# - KASAN wild-memory-access in handle_edge_irq interrupting identify_cpu
+	#   at early boot under TCG (a spurious interrupt before its irq_desc is
+	#   set up; seen once in several boots, before any project code runs).
+	log=$(dmesg | awk '
+		{ sub(/\r$/, "") }
+		/^\[[ 0-9.]*\] =+$/ {
+			if (inrep) { rep = rep $0 "\n"; flush(); inrep = 0; next }
+			inrep = 1; rep = $0 "\n"; next
+		}
+		inrep { rep = rep $0 "\n"; next }
+		{ print }
+		function flush() {
+			if (rep ~ /handle_edge_irq/ && rep ~ /RIP: 0010:identify_cpu/ &&
+			    rep ~ /wild-memory-access/) {
+				print "rdmaiso-ignored: known early-boot TCG report (identify_cpu)"
+			} else {
+				printf "%s", rep
+			}
+		}
+		END { if (inrep) printf "%s", rep }')
+	echo "$log" | grep 'rdmaiso-ignored' | sed 's/^/# /'
+	dmesg | grep -q 'Disabling lock debugging' &&
+		echo '# note: lockdep was disabled by a report (ignored or not) in this boot'
+	splats=$(echo "$log" | grep -E "$pattern" | grep -v 'kmemleak: Kernel memory leak detector')
 	if [ -n "$splats" ] || [ "$leaks" -gt 0 ]; then
 		echo "$splats" | head -n 40 | sed 's/^/# /'
-		dmesg | grep -E -A 30 "$pattern" | head -n 200 | sed 's/^/# /'
+		echo "$log" | grep -E -A 30 "$pattern" | head -n 200 | sed 's/^/# /'
 		tap_fail "dmesg: no KASAN/lockdep/kmemleak/WARN/BUG report ($leaks leaks)"
 	else
 		tap_ok "dmesg: no KASAN/lockdep/kmemleak/WARN/BUG report"
