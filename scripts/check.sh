@@ -50,6 +50,11 @@ if ! grep -qE '^1\.\.[0-9]+$' "$log" 2>/dev/null; then
 	echo "not ok - the VM run did not complete (exit status $vmrc)"
 	fail=$((fail + 1))
 fi
+# A run in which no test ran proves nothing.
+if [ $((pass + fail + skip)) -eq 0 ]; then
+	echo "not ok - no test ran (T='$GLOB' matched nothing?)"
+	fail=1
+fi
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
 }

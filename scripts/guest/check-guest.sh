@@ -18,10 +18,10 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/scripts/guest/rdmaiso-lib.sh"
 
 # want <name>: does the name match one of the '|'-separated globs?
+IFS='|' read -r -a GLOBS <<<"$GLOB"
 want() {
 	local g
-	local IFS='|'
-	for g in $GLOB; do
+	for g in "${GLOBS[@]}"; do
 		# shellcheck disable=SC2053
 		[[ $1 == $g ]] && return 0
 	done
