@@ -31,7 +31,7 @@ cp "$REPO/scripts/guest/check-guest.sh" "$RES/check-guest.sh"
 # The kernel console goes to .check/console.log (shown if the run breaks).
 RDMAISO_VM_VERBOSE=1 timeout "${RDMAISO_VM_TIMEOUT:-3000}" "$REPO/scripts/vm.sh" \
 	"bash .check/check-guest.sh '$CACHE/tree' '$GLOB' > '$log' 2>&1" \
-	>"$RES/console.log" 2>&1
+	</dev/null >"$RES/console.log" 2>&1
 vmrc=$?
 t2=$(date +%s)
 [ -f "$log" ] && cat "$log"
@@ -59,5 +59,4 @@ echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
 }
 
-main "$@"
-exit
+main "$@"; exit
