@@ -24,7 +24,7 @@ t0=$(date +%s)
 "$REPO/scripts/kbuild.sh" test || { echo "0 passed, 1 failed"; exit 1; }
 make -s -C "$REPO/tests/selftests" || { echo "0 passed, 1 failed"; exit 1; }
 t1=$(date +%s)
-echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~3 min)"
+echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~4 min)"
 
 # The guest runs a copy of the test driver: edits during a run cannot break it.
 cp "$REPO/scripts/guest/check-guest.sh" "$RES/check-guest.sh"
