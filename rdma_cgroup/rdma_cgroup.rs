@@ -444,18 +444,16 @@ fn find_slot(slots: &[Slot], name: &[u8], index: Option<u32>) -> Result<u32> {
 
 fn write(cg: &Cg, buf: &[u8]) -> Result {
     // Parse every line before anything changes.
-    let mut n = 0usize;
+    let mut reqs = KVec::new();
     for line in parse::lines(buf) {
-        parse::parse_line(line).map_err(|_| EINVAL)?;
-        n += 1;
+        reqs.push(parse::parse_line(line).map_err(|_| EINVAL)?, GFP_KERNEL)?;
     }
-    if n == 0 {
+    if reqs.is_empty() {
         return Err(EINVAL);
     }
     let slots = DEVICES.lock();
-    let mut targets = KVec::with_capacity(n, GFP_KERNEL)?;
-    for line in parse::lines(buf) {
-        let req = parse::parse_line(line).map_err(|_| EINVAL)?;
+    let mut targets = KVec::with_capacity(reqs.len(), GFP_KERNEL)?;
+    for req in reqs {
         let slot = find_slot(&slots, req.name, req.index)?;
         targets.push((slot, req), GFP_KERNEL)?;
     }

@@ -12,6 +12,14 @@ use crate::{
 };
 use core::ops::RangeInclusive;
 
+/// The C `struct xa_limit` of an inclusive range of indices.
+fn xa_limit(range: &RangeInclusive<u32>) -> bindings::xa_limit {
+    bindings::xa_limit {
+        min: *range.start(),
+        max: *range.end(),
+    }
+}
+
 impl<T: ForeignOwnable> Guard<'_, T> {
     /// Stores `value` at `index` only if that slot is empty.
     ///
@@ -91,10 +99,7 @@ impl<T: ForeignOwnable> Guard<'_, T> {
             T::FOREIGN_ALIGN >= 4,
             "pointers stored in XArray must be 4-byte aligned"
         );
-        let limit = bindings::xa_limit {
-            min: *range.start(),
-            max: *range.end(),
-        };
+        let limit = xa_limit(&range);
         let mut id = 0u32;
         let new = value.into_foreign();
         // SAFETY:
@@ -139,10 +144,7 @@ impl<T: ForeignOwnable> Guard<'_, T> {
             T::FOREIGN_ALIGN >= 4,
             "pointers stored in XArray must be 4-byte aligned"
         );
-        let limit = bindings::xa_limit {
-            min: *range.start(),
-            max: *range.end(),
-        };
+        let limit = xa_limit(&range);
         let mut id = 0u32;
         let new = value.into_foreign();
         // SAFETY:
