@@ -64,6 +64,62 @@ pub(crate) struct Pool {
     pub(crate) sl: Atomic<u32>,
     /// Allowed User Priorities, bit n = UP n.
     pub(crate) up: Atomic<u32>,
+    /// Objects of this cgroup or a descendant using SL n (index n) or UP n (index 16 + n).
+    pub(crate) prio_use: [Atomic<u32>; NR_PRIOS],
+    /// Refused uses of an SL (`[0]`) or UP (`[1]`) in this cgroup or a descendant.
+    pub(crate) ev_denied: [Atomic<u64>; 2],
+    /// Like `ev_denied`, for this cgroup's own requests only.
+    pub(crate) ev_local_denied: [Atomic<u64>; 2],
+}
+
+/// Number of Service Levels (InfiniBand).
+pub(crate) const NR_SL: u32 = 16;
+/// Number of User Priorities (RoCE, 802.1p).
+pub(crate) const NR_UP: u32 = 8;
+const NR_PRIOS: usize = (NR_SL + NR_UP) as usize;
+
+/// A Service Level (InfiniBand ports) or User Priority (RoCE ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prio {
+    /// Service Level, 0-15.
+    Sl(u32),
+    /// User Priority, 0-7.
+    Up(u32),
+}
+
+impl Prio {
+    /// The SL (`ib`) or UP `v`, if in range.
+    pub(crate) fn new(ib: bool, v: u32) -> Option<Prio> {
+        match ib {
+            true if v < NR_SL => Some(Prio::Sl(v)),
+            false if v < NR_UP => Some(Prio::Up(v)),
+            _ => None,
+        }
+    }
+
+    fn is_sl(self) -> bool {
+        matches!(self, Prio::Sl(_))
+    }
+
+    /// The bit of this priority in an allowed-set mask.
+    fn bit(self) -> u32 {
+        match self {
+            Prio::Sl(v) | Prio::Up(v) => 1 << v,
+        }
+    }
+
+    /// The index of this priority's counter in [`Pool::prio_use`].
+    fn use_index(self) -> usize {
+        match self {
+            Prio::Sl(v) => v as usize,
+            Prio::Up(v) => (NR_SL + v) as usize,
+        }
+    }
+
+    /// The index of this kind's counters in [`Pool::ev_denied`].
+    fn event_index(self) -> usize {
+        usize::from(!self.is_sl())
+    }
 }
 
 impl Pool {
@@ -72,7 +128,18 @@ impl Pool {
             res: [const { Counter::new() }; NR_RESOURCES],
             sl: Atomic::new(0xffff),
             up: Atomic::new(0xff),
+            prio_use: [const { Atomic::new(0) }; NR_PRIOS],
+            ev_denied: [const { Atomic::new(0) }; 2],
+            ev_local_denied: [const { Atomic::new(0) }; 2],
         }
+    }
+
+    /// The set of SLs (`ib`) or UPs in use, bit n = priority n.
+    pub(crate) fn in_use(&self, ib: bool) -> u32 {
+        let (first, n) = if ib { (0, NR_SL) } else { (NR_SL, NR_UP) };
+        (0..n)
+            .filter(|i| self.prio_use[(first + i) as usize].load(Relaxed) != 0)
+            .fold(0, |m, i| m | 1 << i)
     }
 
     /// Returns the counters of resource `r`.
@@ -300,6 +367,71 @@ impl Cg {
         }
     }
 
+    /// Creates the pool of `slot` at every level. May sleep.
+    fn pools_ready(&self, slot: u32) -> Result {
+        for cg in self.levels() {
+            cg.pool_or_create(slot)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that this cgroup and every ancestor allow `prio` on `slot`; a refusal is counted
+    /// in the events of this cgroup and its ancestors. May sleep.
+    pub(crate) fn prio_check(&self, slot: u32, prio: Prio) -> Result {
+        if self.allowed(slot, prio.is_sl()) & prio.bit() != 0 {
+            return Ok(());
+        }
+        // The events need a pool at every level; without one the refusal still stands.
+        let _ = self.pools_ready(slot);
+        {
+            let rcu = rcu::read_lock();
+            if let Some(p) = self.pool(slot, &rcu) {
+                p.ev_local_denied[prio.event_index()].fetch_add(1, Relaxed);
+            }
+            for cg in self.levels() {
+                if let Some(p) = cg.pool(slot, &rcu) {
+                    p.ev_denied[prio.event_index()].fetch_add(1, Relaxed);
+                }
+            }
+        }
+        for cg in self.levels() {
+            if let Some(h) = &cg.hier {
+                h.notify_events(core::ptr::eq(cg, self));
+            }
+        }
+        Err(EPERM)
+    }
+
+    /// Like [`Cg::prio_check`], and on success counts `prio` in use on `slot` at every level
+    /// until [`Cg::prio_unuse`]. May sleep.
+    pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
+        self.prio_check(slot, prio)?;
+        self.pools_ready(slot)?;
+        let rcu = rcu::read_lock();
+        for cg in self.levels() {
+            if let Some(p) = cg.pool(slot, &rcu) {
+                p.prio_use[prio.use_index()].fetch_add(1, Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns a use counted by [`Cg::prio_use`].
+    pub(crate) fn prio_unuse(&self, slot: u32, prio: Prio) {
+        let rcu = rcu::read_lock();
+        for cg in self.levels() {
+            let Some(p) = cg.pool(slot, &rcu) else {
+                kernel::warn_on!(true);
+                continue;
+            };
+            let c = &p.prio_use[prio.use_index()];
+            if c.fetch_sub(1, Relaxed) == 0 {
+                c.fetch_add(1, Relaxed);
+                kernel::warn_on!(true);
+            }
+        }
+    }
+
     /// The SLs (`ib == true`) or UPs allowed on `slot`: the intersection over the hierarchy.
     pub(crate) fn allowed(&self, slot: u32, ib: bool) -> u32 {
         let rcu = rcu::read_lock();
@@ -461,6 +593,54 @@ mod tests {
         assert_eq!(leaf.allowed(0, false), 0b0110);
         assert_eq!(leaf.allowed(0, true), 0b11);
         assert_eq!(top.allowed(0, true) & 0xffff, 0xffff);
+        Ok(())
+    }
+
+    fn denied(c: &Cg, slot: u32, i: usize, local: bool) -> u64 {
+        let rcu = rcu::read_lock();
+        c.pool(slot, &rcu).map_or(0, |p| {
+            if local {
+                p.ev_local_denied[i].load(Relaxed)
+            } else {
+                p.ev_denied[i].load(Relaxed)
+            }
+        })
+    }
+
+    #[test]
+    fn prio_denied_and_in_use() -> Result {
+        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let top = cg(None, &n)?;
+        let leaf = cg(Some(&top), &n)?;
+        assert_eq!(Prio::new(false, 8), None);
+        assert_eq!(Prio::new(true, 16), None);
+        assert_eq!(Prio::new(true, 15), Some(Prio::Sl(15)));
+        top.set_limits(1, &[None; NR_RESOURCES], Some(0b1), Some(0b1001))?;
+        // Allowed by both levels: counted in use at both.
+        leaf.prio_use(1, Prio::Up(3))?;
+        leaf.prio_use(1, Prio::Up(3))?;
+        leaf.prio_use(1, Prio::Sl(0))?;
+        let in_use = |c: &Cg, ib| {
+            let rcu = rcu::read_lock();
+            c.pool(1, &rcu).map_or(0, |p| p.in_use(ib))
+        };
+        assert_eq!((in_use(&leaf, false), in_use(&top, false)), (0b1000, 0b1000));
+        assert_eq!(in_use(&leaf, true), 0b1);
+        // Refused by the top: EPERM, nothing in use, events in the leaf and the top.
+        assert_eq!(leaf.prio_use(1, Prio::Up(1)), Err(EPERM));
+        assert_eq!(leaf.prio_check(1, Prio::Sl(2)), Err(EPERM));
+        assert_eq!(in_use(&leaf, false), 0b1000);
+        assert_eq!(denied(&leaf, 1, 1, true), 1);
+        assert_eq!(denied(&leaf, 1, 0, true), 1);
+        assert_eq!(denied(&top, 1, 1, false), 1);
+        assert_eq!(denied(&top, 1, 1, true), 0);
+        // Another slot is unrestricted.
+        assert!(leaf.prio_check(2, Prio::Up(1)).is_ok());
+        leaf.prio_unuse(1, Prio::Up(3));
+        assert_eq!(in_use(&top, false), 0b1000);
+        leaf.prio_unuse(1, Prio::Up(3));
+        leaf.prio_unuse(1, Prio::Sl(0));
+        assert_eq!((in_use(&leaf, false), in_use(&top, false), in_use(&top, true)), (0, 0, 0));
         Ok(())
     }
 }

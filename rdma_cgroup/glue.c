@@ -102,22 +102,120 @@ void rdmacg_uncharge(struct rdma_cgroup *cg, struct rdmacg_device *device,
 EXPORT_SYMBOL(rdmacg_uncharge);
 
 /**
- * rdmacg_allowed - Service Levels or User Priorities the current task may use
- * @device: the device
- * @ib: true for the SL mask (InfiniBand ports), false for the UP mask (RoCE)
+ * rdmacg_get_current - the current task's rdma cgroup, pinned
  *
- * Return: a bit mask, bit n set if SL/UP n is allowed by the current task's
- * cgroup and all its ancestors.
+ * For charges made later on the task's behalf, from another context (rdma_cm
+ * charges an ID when it binds to a device, possibly from a work item).
+ * Release with rdmacg_put().
  */
-u32 rdmacg_allowed(struct rdmacg_device *device, bool ib)
+struct rdma_cgroup *rdmacg_get_current(void)
 {
-	struct cgroup_subsys_state *css = task_get_css(current, rdma_cgrp_id);
-	u32 mask = rdmacg_rs_allowed(css_rdmacg(css)->rs, device->slot, ib);
-
-	css_put(css);
-	return mask;
+	return css_rdmacg(task_get_css(current, rdma_cgrp_id));
 }
-EXPORT_SYMBOL(rdmacg_allowed);
+EXPORT_SYMBOL(rdmacg_get_current);
+
+void rdmacg_get(struct rdma_cgroup *cg)
+{
+	css_get(&cg->css);
+}
+EXPORT_SYMBOL(rdmacg_get);
+
+void rdmacg_put(struct rdma_cgroup *cg)
+{
+	css_put(&cg->css);
+}
+EXPORT_SYMBOL(rdmacg_put);
+
+/**
+ * rdmacg_try_charge_cg - charge @amount of a resource to a given cgroup
+ * @cg: a cgroup the caller holds (rdmacg_get_current())
+ * @device: the registered device
+ * @index: the resource
+ * @amount: how much
+ *
+ * Like rdmacg_try_charge_n() for @cg instead of the current task's cgroup.
+ * A successful charge pins @cg on its own; return it with rdmacg_uncharge_n().
+ *
+ * Return: 0, -EAGAIN if a limit is reached, -ENOMEM, or -EINVAL.
+ */
+int rdmacg_try_charge_cg(struct rdma_cgroup *cg, struct rdmacg_device *device,
+			 enum rdmacg_resource_type index, u64 amount)
+{
+	int ret;
+
+	if (index >= RDMACG_RESOURCE_MAX)
+		return -EINVAL;
+
+	ret = rdmacg_rs_try_charge(cg->rs, device->slot, index, amount);
+	if (!ret)
+		css_get(&cg->css);
+	return ret;
+}
+EXPORT_SYMBOL(rdmacg_try_charge_cg);
+
+/**
+ * rdmacg_prio_allowed - the Service Levels or User Priorities a cgroup may use
+ * @cg: the cgroup
+ * @device: the device
+ * @kind: RDMACG_PRIO_SL (InfiniBand ports) or RDMACG_PRIO_UP (RoCE ports)
+ *
+ * Return: a bit mask, bit n set if SL/UP n is allowed by @cg and all its
+ * ancestors.
+ */
+u32 rdmacg_prio_allowed(struct rdma_cgroup *cg, struct rdmacg_device *device,
+			enum rdmacg_prio_kind kind)
+{
+	return rdmacg_rs_allowed(cg->rs, device->slot, kind == RDMACG_PRIO_SL);
+}
+EXPORT_SYMBOL(rdmacg_prio_allowed);
+
+/**
+ * rdmacg_prio_check - may a cgroup use a Service Level or User Priority?
+ * @cg: the cgroup
+ * @device: the device
+ * @kind: RDMACG_PRIO_SL or RDMACG_PRIO_UP
+ * @prio: the SL (0-15) or UP (0-7)
+ *
+ * A refusal is counted in rdma.events (sl.denied, up.denied).
+ *
+ * Return: 0, -EPERM if @cg or an ancestor does not allow @prio, -EINVAL if
+ * @prio is out of range.
+ */
+int rdmacg_prio_check(struct rdma_cgroup *cg, struct rdmacg_device *device,
+		      enum rdmacg_prio_kind kind, u32 prio)
+{
+	return rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL,
+			      prio, RDMACG_PRIO_OP_CHECK);
+}
+EXPORT_SYMBOL(rdmacg_prio_check);
+
+/**
+ * rdmacg_prio_use - check a Service Level or User Priority and count it in use
+ * @cg: the cgroup
+ * @device: the device
+ * @kind: RDMACG_PRIO_SL or RDMACG_PRIO_UP
+ * @prio: the SL (0-15) or UP (0-7)
+ *
+ * Like rdmacg_prio_check(); on success @prio shows in @cg's rdma.current
+ * (and its ancestors') until the matching rdmacg_prio_unuse().
+ *
+ * Return: 0, -EPERM, -EINVAL, or -ENOMEM.
+ */
+int rdmacg_prio_use(struct rdma_cgroup *cg, struct rdmacg_device *device,
+		    enum rdmacg_prio_kind kind, u32 prio)
+{
+	return rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL,
+			      prio, RDMACG_PRIO_OP_USE);
+}
+EXPORT_SYMBOL(rdmacg_prio_use);
+
+void rdmacg_prio_unuse(struct rdma_cgroup *cg, struct rdmacg_device *device,
+		       enum rdmacg_prio_kind kind, u32 prio)
+{
+	rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL, prio,
+		       RDMACG_PRIO_OP_UNUSE);
+}
+EXPORT_SYMBOL(rdmacg_prio_unuse);
 
 void rdmacg_register_device(struct rdmacg_device *device)
 {

@@ -9,6 +9,13 @@
 #include <linux/cgroup_rdma.h>
 #include <linux/seq_file.h>
 
+/* Operations of rdmacg_rs_prio() */
+enum {
+	RDMACG_PRIO_OP_CHECK,
+	RDMACG_PRIO_OP_USE,
+	RDMACG_PRIO_OP_UNUSE,
+};
+
 /* Implemented in rdma_cgroup.rs. */
 void *rdmacg_rs_css_alloc(void *parent, struct rdma_cgroup *cg, bool is_root);
 void rdmacg_rs_css_offline(void *state);
@@ -18,6 +25,7 @@ void rdmacg_rs_unregister_device(struct rdmacg_device *device, u32 slot);
 int rdmacg_rs_try_charge(void *state, u32 slot, u32 index, u64 amount);
 void rdmacg_rs_uncharge(void *state, u32 slot, u32 index, u64 amount);
 u32 rdmacg_rs_allowed(void *state, u32 slot, bool ib);
+int rdmacg_rs_prio(void *state, u32 slot, bool ib, u32 prio, int op);
 int rdmacg_rs_show(void *state, struct seq_file *sf, int what);
 int rdmacg_rs_write(void *state, const char *buf, size_t len);
 

@@ -13,6 +13,7 @@ use kernel::{
     ffi::{c_char, c_int, c_void},
     prelude::*,
     seq_file::{seq_print, SeqFile},
+    sync::atomic::Relaxed,
     str::{BStr, CStr},
     types::ForeignOwnable,
 };
@@ -24,7 +25,7 @@ mod res;
 /// Prefix of this crate's log messages (the `pr_*!` macros need it outside a module).
 const __LOG_PREFIX: &[u8] = b"rdma_cgroup\0";
 
-use engine::{Cg, Hierarchy, Refused, MAX};
+use engine::{Cg, Hierarchy, Prio, Refused, MAX, NR_SL, NR_UP};
 use res::{Resource, NR_RESOURCES};
 
 /// A slot number that is not assigned (registration ran out of memory).
@@ -78,7 +79,8 @@ unsafe impl Send for CHier {}
 unsafe impl Sync for CHier {}
 
 extern "C" {
-    fn rdmacg_notify_events(cg: *mut bindings::rdma_cgroup, local: bool);
+    // `struct rdma_cgroup *`, passed opaquely: bindgen cannot make its layout FFI-safe.
+    fn rdmacg_notify_events(cg: *mut c_void, local: bool);
 }
 
 impl Hierarchy for CHier {
@@ -90,7 +92,7 @@ impl Hierarchy for CHier {
 
     fn notify_events(&self, local: bool) {
         // SAFETY: `cg` embeds the css that owns this state, alive as long as the state.
-        unsafe { rdmacg_notify_events(self.cg.as_ptr(), local) }
+        unsafe { rdmacg_notify_events(self.cg.as_ptr().cast(), local) }
     }
 }
 
@@ -283,6 +285,43 @@ pub unsafe extern "C" fn rdmacg_rs_allowed(st: *mut c_void, slot: u32, ib: bool)
     unsafe { state(st) }.allowed(slot, ib)
 }
 
+/// Checks (`op` 0), uses (1) or unuses (2) a Service Level (`ib`) or User Priority for the
+/// cgroup of `st` on `slot`; see `rdmacg_prio_check()` in `glue.c`.
+///
+/// # Safety
+///
+/// `st` is a live state; an unuse matches an earlier successful use.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_prio(
+    st: *mut c_void,
+    slot: u32,
+    ib: bool,
+    prio: u32,
+    op: c_int,
+) -> c_int {
+    let Some(p) = Prio::new(ib, prio) else {
+        return EINVAL.to_errno();
+    };
+    if slot == NO_SLOT {
+        return 0;
+    }
+    // SAFETY: By the safety requirements.
+    let cg = unsafe { state(st) };
+    let r = match op {
+        0 => cg.prio_check(slot, p),
+        1 => cg.prio_use(slot, p),
+        2 => {
+            cg.prio_unuse(slot, p);
+            Ok(())
+        }
+        _ => Err(EINVAL),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// What a cgroupfs file shows; values of `cftype::private` in `glue.c`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Show {
@@ -293,10 +332,11 @@ enum Show {
     EventsLocal = 4,
 }
 
-fn write_set(m: &SeqFile, key: &str, mask: u32, bits: u32) {
+/// Prints ` key=<set>`: `max` for all `bits` (if `all_is_max`), `none`, or a list of ranges.
+fn write_set(m: &SeqFile, key: &str, mask: u32, bits: u32, all_is_max: bool) {
     seq_print!(m, " {}=", key);
     let all = (1u32 << bits) - 1;
-    if mask & all == all {
+    if all_is_max && mask & all == all {
         seq_print!(m, "max");
         return;
     }
@@ -348,7 +388,7 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
             let get = |f: fn(&engine::Counter) -> u64, default: u64| c.map_or(default, f);
             match what {
                 Show::Max => {
-                    let v = get(|c| c.max.load(kernel::sync::atomic::Relaxed), MAX);
+                    let v = get(|c| c.max.load(Relaxed), MAX);
                     if v == MAX {
                         seq_print!(m, " {}=max", r.name());
                     } else {
@@ -359,24 +399,24 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
                     m,
                     " {}={}",
                     r.name(),
-                    get(|c| c.usage.load(kernel::sync::atomic::Relaxed), 0)
+                    get(|c| c.usage.load(Relaxed), 0)
                 ),
                 Show::Peak => seq_print!(
                     m,
                     " {}={}",
                     r.name(),
-                    get(|c| c.peak.load(kernel::sync::atomic::Relaxed), 0)
+                    get(|c| c.peak.load(Relaxed), 0)
                 ),
                 Show::Events | Show::EventsLocal => {
                     let (mx, fail) = if what == Show::Events {
                         (
-                            get(|c| c.ev_max.load(kernel::sync::atomic::Relaxed), 0),
-                            get(|c| c.ev_fail.load(kernel::sync::atomic::Relaxed), 0),
+                            get(|c| c.ev_max.load(Relaxed), 0),
+                            get(|c| c.ev_fail.load(Relaxed), 0),
                         )
                     } else {
                         (
-                            get(|c| c.ev_local_max.load(kernel::sync::atomic::Relaxed), 0),
-                            get(|c| c.ev_local_fail.load(kernel::sync::atomic::Relaxed), 0),
+                            get(|c| c.ev_local_max.load(Relaxed), 0),
+                            get(|c| c.ev_local_fail.load(Relaxed), 0),
                         )
                     };
                     seq_print!(m, " {0}.max={1} {0}.alloc_fail={2}", r.name(), mx, fail);
@@ -386,12 +426,29 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
         if what == Show::Max {
             let (sl, up) = pool.map_or((u32::MAX, u32::MAX), |p| {
                 (
-                    p.sl.load(kernel::sync::atomic::Relaxed),
-                    p.up.load(kernel::sync::atomic::Relaxed),
+                    p.sl.load(Relaxed),
+                    p.up.load(Relaxed),
                 )
             });
-            write_set(m, "sl", sl, 16);
-            write_set(m, "up", up, 8);
+            write_set(m, "sl", sl, NR_SL, true);
+            write_set(m, "up", up, NR_UP, true);
+        }
+        if what == Show::Current {
+            let (sl, up) = pool.map_or((0, 0), |p| (p.in_use(true), p.in_use(false)));
+            write_set(m, "sl", sl, NR_SL, false);
+            write_set(m, "up", up, NR_UP, false);
+        }
+        if what == Show::Events || what == Show::EventsLocal {
+            let ev = |i: usize| {
+                pool.map_or(0, |p| {
+                    if what == Show::Events {
+                        p.ev_denied[i].load(Relaxed)
+                    } else {
+                        p.ev_local_denied[i].load(Relaxed)
+                    }
+                })
+            };
+            seq_print!(m, " sl.denied={} up.denied={}", ev(0), ev(1));
         }
         seq_print!(m, "\n");
     }

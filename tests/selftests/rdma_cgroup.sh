@@ -18,7 +18,7 @@ mountpoint -q $CG || mount -t cgroup2 none $CG
 grep -qw rdma $CG/cgroup.controllers || { echo "SKIP: no rdma controller"; exit $KSFT_SKIP; }
 
 cleanup() {
-	rmdir $T/child 2>/dev/null; rmdir $T 2>/dev/null
+	rmdir $T/child $T/other 2>/dev/null; rmdir $T 2>/dev/null
 	rdma link del rxe_cg 2>/dev/null
 	ip link del cg_v0 2>/dev/null
 }
@@ -76,6 +76,74 @@ for ty in pd cq qp srq mr mw ah; do
 done
 tap_check "hca_object counted every object (current back to 0)" test "$(val $T/rdma.current hca_object)" = 0
 
+# hold <cgroup> <type> <count> <seconds>: run rdma_objs in the background
+# until it has created its objects; its output is in /tmp/objs.out, the
+# background job in $pid (to wait for), rdma_objs itself in $objpid.
+hold() {
+	: > /tmp/objs.out
+	run "$1" "$2" "$3" "$4" > /tmp/objs.out &
+	pid=$!
+	for _ in $(seq 600); do
+		if grep -q created= /tmp/objs.out; then
+			objpid=$(cat "$1/cgroup.procs")
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# Types charged with an amount or outside uverbs: MR bytes and rdma_cm IDs.
+echo "rxe_cg mr_bytes=1048576" > $T/rdma.max
+ev0=$(val $T/rdma.events mr_bytes.max)
+hold $T mr:262144 5 5
+cur=$(val $T/rdma.current mr_bytes)
+wait $pid
+tap_check "mr_bytes=1M: four 256K MRs, the fifth fails with EAGAIN ($(cat /tmp/objs.out))" \
+	test "$(cat /tmp/objs.out)" = "created=4 errno=11"
+tap_check "mr_bytes: rdma.current showed 1048576 while held (saw $cur)" test "$cur" = 1048576
+tap_check "mr_bytes: current back to 0, peak 1048576, one mr_bytes.max event" \
+	test "$(val $T/rdma.current mr_bytes)/$(val $T/rdma.peak mr_bytes)/$(val $T/rdma.events mr_bytes.max)" = "0/1048576/$((ev0 + 1))"
+echo "rxe_cg mr_bytes=max" > $T/rdma.max
+
+echo "rxe_cg cm_id=3" > $T/rdma.max
+hold $T cm_id:10.77.0.1 4 5
+cur=$(val $T/rdma.current cm_id)
+wait $pid
+tap_check "cm_id=3: three bound rdma_cm IDs, the fourth fails with EAGAIN ($(cat /tmp/objs.out))" \
+	test "$(cat /tmp/objs.out)" = "created=3 errno=11"
+tap_check "cm_id: rdma.current showed 3 while held (saw $cur), back to 0 after" \
+	test "$cur/$(val $T/rdma.current cm_id)/$(val $T/rdma.peak cm_id)" = "3/0/3"
+echo "rxe_cg cm_id=max" > $T/rdma.max
+
+# User Priorities (rxe is RoCE: the UP is the SL's low 3 bits).
+echo "rxe_cg up=0-3" > $T/rdma.max
+den0=$(val $T/rdma.events up.denied)
+out=$(run $T ah:2 1)
+tap_check "up=0-3: an AH with SL 2 is created ($out)" test "$out" = "created=1 errno=0"
+out=$(run $T ah:5 1)
+tap_check "up=0-3: an AH with SL 5 fails with EPERM ($out)" test "$out" = "created=0 errno=1"
+out=$(run $T ah:13 1)
+tap_check "up=0-3: SL 13 is UP 5 on RoCE, EPERM ($out)" test "$out" = "created=0 errno=1"
+out=$(run $T qprtr:6 1)
+tap_check "up=0-3: QP modify to RTR with SL 6 fails with EPERM ($out)" test "$out" = "created=0 errno=1"
+hold $T qprtr:3 2 4
+cur=$(val $T/rdma.current up)
+wait $pid
+tap_check "up=0-3: QPs at RTR with SL 3 work ($(cat /tmp/objs.out)); rdma.current up=3 while held (saw $cur)" \
+	test "$(cat /tmp/objs.out)/$cur" = "created=2 errno=0/3"
+tap_check "rdma.current up=none once the QPs are gone" test "$(val $T/rdma.current up)" = none
+out=$(run $T tos:10.77.0.1:224 1)
+tap_check "up=0-3: rdma_cm type of service 224 (UP 7) fails route resolution with EPERM ($out)" \
+	test "$out" = "created=0 errno=1"
+out=$(run $T tos:10.77.0.1:64 1)
+tap_check "up=0-3: rdma_cm type of service 64 (UP 2) resolves ($out)" test "$out" = "created=1 errno=0"
+den1=$(val $T/rdma.events up.denied)
+tap_check "rdma.events up.denied counts the four refusals ($den0 -> $den1)" test "$den1" = $((den0 + 4))
+tap_check "dmesg names the refused UP and the cgroup" \
+	sh -c "dmesg | grep -q 'UP 5 not allowed by rdma cgroup /rdmaiso_cg'"
+echo "rxe_cg up=max" > $T/rdma.max
+
 echo "rxe_cg hca_handle=1" > $T/rdma.max
 out=$(run $T ctx 2)
 tap_check "hca_handle=1: the second context fails with EAGAIN ($out)" test "$out" = "created=1 errno=11"
@@ -110,7 +178,31 @@ out=$(run $T/child qp 3)
 tap_check "hierarchy: the parent's qp=2 limits the child ($out)" test "$out" = "created=2 errno=11"
 tap_check "hierarchy: events count the parent's limit" \
 	sh -c "[ $(val $T/child/rdma.events.local qp.alloc_fail) = 1 ] && [ $(val $T/rdma.events.local qp.max) -ge 1 ]"
-rmdir $T/child
+
+# Migration: objects stay charged to the cgroup that created them.
+mkdir $T/other
+hold $T/child qp 2 6
+mv_ok=0
+echo "$objpid" > $T/other/cgroup.procs && [ -z "$(cat $T/child/cgroup.procs)" ] && mv_ok=1
+cur="$(val $T/child/rdma.current qp)/$(val $T/other/rdma.current qp)"
+wait $pid
+tap_check "migration: 2 QPs stay charged to the creating cgroup (child/other: $cur)" \
+	test "$mv_ok/$cur" = "1/2/0"
+tap_check "migration: the uncharge after the move reaches the creating cgroup" \
+	test "$(val $T/child/rdma.current qp)/$(val $T/other/rdma.current qp)/$(val $T/rdma.current qp)" = "0/0/0"
+
+# Removal: a cgroup removed while its objects live drains into its parent.
+hold $T/child qp 2 6
+echo "$objpid" > $T/other/cgroup.procs
+rm_ok=0
+rmdir $T/child && rm_ok=1
+cur=$(val $T/rdma.current qp)
+wait $pid
+tap_check "removal: rmdir with live objects succeeds; the parent still counts them ($cur)" \
+	test "$rm_ok/$cur" = "1/2"
+tap_check "removal: the parent's current drops to 0 when they are destroyed" \
+	test "$(val $T/rdma.current qp)" = 0
+rmdir $T/other
 echo -rdma > $T/cgroup.subtree_control
 
 echo "rxe_cg qp=7 up=0-3" > $T/rdma.max

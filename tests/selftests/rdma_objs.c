@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rdma_objs - create verbs objects of one type until a count or a failure.
+ * rdma_objs - create verbs or rdma_cm objects of one type until a count or a
+ * failure.
  *
  *   rdma_objs <device> <type> <count> [hold-seconds]
  *
- * type: ctx pd cq qp srq mr mw ah
+ * type: ctx pd cq qp srq mr mw ah, or
+ *   mr:<bytes>       MRs of <bytes> each
+ *   ah:<sl>[:<gid>]     AHs on port 1 with that SL, from (and to) GID index
+ *                       <gid> (default 0)
+ *   qprtr:<sl>[:<gid>]  RC QPs taken to RTR with an address vector of that SL
+ *                       and source GID index
+ *   cm_id:<ip>       rdma_cm IDs bound to local address <ip>
+ *   tos:<ip>:<tos>   rdma_cm IDs with that type of service, address and route
+ *                    resolved from and to <ip>
  * Prints "created=N errno=E" (E = 0 if all were created) and, with
  * hold-seconds, keeps the objects that long before destroying them.
  * Exit status: 0 if all <count> were created, 1 otherwise, 2 on a setup
@@ -15,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
 
 #define MAXN 4096
 
@@ -33,6 +44,91 @@ static struct ibv_context *open_dev(const char *name)
 	return ctx;
 }
 
+/* "<sl>[:<gid index>]" */
+static struct ibv_ah_attr ah_attr(struct ibv_context *ctx, const char *arg)
+{
+	const char *g = strchr(arg, ':');
+	struct ibv_ah_attr a = {
+		.is_global = 1, .port_num = 1, .sl = atoi(arg),
+		.grh = { .sgid_index = g ? atoi(g + 1) : 0, .hop_limit = 64 },
+	};
+
+	if (ibv_query_gid(ctx, 1, a.grh.sgid_index, &a.grh.dgid))
+		exit(2);
+	return a;
+}
+
+/* An RC QP taken to RTR towards itself with an address vector from arg. */
+static struct ibv_qp *qp_rtr(struct ibv_pd *pd, struct ibv_cq *cq,
+			    const char *arg)
+{
+	struct ibv_qp_init_attr ia = {
+		.send_cq = cq, .recv_cq = cq, .qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT, .port_num = 1,
+		.qp_access_flags = IBV_ACCESS_LOCAL_WRITE,
+	};
+	struct ibv_qp *qp = ibv_create_qp(pd, &ia);
+	int err;
+
+	if (!qp)
+		exit(2);
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		exit(2);
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = qp->qp_num;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr = ah_attr(pd->context, arg);
+	err = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
+			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			    IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
+	if (err) {
+		ibv_destroy_qp(qp);
+		errno = err;
+		return NULL;
+	}
+	return qp;
+}
+
+/* A synchronous rdma_cm ID bound to ip; with tos >= 0, also routed to ip. */
+static struct rdma_cm_id *cm_id(const char *ip, int tos)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct rdma_cm_id *id;
+	uint8_t t = tos;
+	int e;
+
+	if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+		exit(2);
+	if (rdma_create_id(NULL, &id, NULL, RDMA_PS_TCP))
+		return NULL;
+	if (tos < 0) {
+		if (rdma_bind_addr(id, (struct sockaddr *)&sin))
+			goto fail;
+		return id;
+	}
+	if (rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS, &t,
+			    sizeof(t)))
+		goto fail;
+	if (rdma_resolve_addr(id, NULL, (struct sockaddr *)&sin, 2000))
+		goto fail;
+	if (rdma_resolve_route(id, 2000))
+		goto fail;
+	return id;
+fail:
+	e = errno;
+	rdma_destroy_id(id);
+	errno = e;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static void *objs[MAXN];
@@ -40,20 +136,28 @@ int main(int argc, char **argv)
 	struct ibv_context *ctx = NULL;
 	struct ibv_pd *pd = NULL;
 	struct ibv_cq *cq = NULL;
-	const char *type;
+	const char *type, *arg;
 	int n, hold, i, made = 0, err = 0;
+	char kind[16];
+	size_t mrlen = 64;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: %s <device> <type> <count> [hold]\n", argv[0]);
 		return 2;
 	}
 	type = argv[2];
+	arg = strchr(type, ':');
+	arg = arg ? arg + 1 : "";
+	snprintf(kind, sizeof(kind), "%.*s", (int)strcspn(type, ":"), type);
+	type = kind;
 	n = atoi(argv[3]);
 	hold = argc > 4 ? atoi(argv[4]) : 0;
 	if (n < 0 || n > MAXN)
 		return 2;
 
-	if (strcmp(type, "ctx")) {
+	if (!strcmp(type, "mr") && *arg)
+		mrlen = strtoull(arg, NULL, 0);
+	if (strcmp(type, "ctx") && strcmp(type, "cm_id") && strcmp(type, "tos")) {
 		ctx = open_dev(argv[1]);
 		if (!ctx) {
 			perror("ibv_open_device");
@@ -66,7 +170,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		}
-		if (!strcmp(type, "qp")) {
+		if (!strcmp(type, "qp") || !strcmp(type, "qprtr")) {
 			cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
 			if (!cq) {
 				perror("ibv_create_cq");
@@ -98,20 +202,25 @@ int main(int argc, char **argv)
 			};
 			o = ibv_create_srq(pd, &a);
 		} else if (!strcmp(type, "mr")) {
-			o = ibv_reg_mr(pd, buf[i], sizeof(buf[i]),
-				       IBV_ACCESS_LOCAL_WRITE);
+			void *m = mrlen <= sizeof(buf[i]) ? buf[i] :
+				  aligned_alloc(4096, mrlen);
+
+			o = m ? ibv_reg_mr(pd, m, mrlen, IBV_ACCESS_LOCAL_WRITE) :
+				NULL;
+		} else if (!strcmp(type, "qprtr")) {
+			o = qp_rtr(pd, cq, arg);
+		} else if (!strcmp(type, "cm_id")) {
+			o = cm_id(arg, -1);
+		} else if (!strcmp(type, "tos")) {
+			char ip[64];
+
+			snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(arg, ":"), arg);
+			o = cm_id(ip, strchr(arg, ':') ? atoi(strchr(arg, ':') + 1) : 0);
 		} else if (!strcmp(type, "mw")) {
 			o = ibv_alloc_mw(pd, IBV_MW_TYPE_1);
 		} else if (!strcmp(type, "ah")) {
-			struct ibv_ah_attr a = {
-				.is_global = 1, .port_num = 1,
-				.grh = { .sgid_index = 0, .hop_limit = 64 },
-			};
-			union ibv_gid gid;
+			struct ibv_ah_attr a = ah_attr(ctx, arg);
 
-			if (ibv_query_gid(ctx, 1, 0, &gid))
-				return 2;
-			a.grh.dgid = gid;
 			o = ibv_create_ah(pd, &a);
 		} else {
 			fprintf(stderr, "unknown type %s\n", type);
@@ -135,8 +244,10 @@ int main(int argc, char **argv)
 			ibv_dealloc_pd(objs[i]);
 		else if (!strcmp(type, "cq"))
 			ibv_destroy_cq(objs[i]);
-		else if (!strcmp(type, "qp"))
+		else if (!strcmp(type, "qp") || !strcmp(type, "qprtr"))
 			ibv_destroy_qp(objs[i]);
+		else if (!strcmp(type, "cm_id") || !strcmp(type, "tos"))
+			rdma_destroy_id(objs[i]);
 		else if (!strcmp(type, "srq"))
 			ibv_destroy_srq(objs[i]);
 		else if (!strcmp(type, "mr"))
