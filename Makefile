@@ -6,7 +6,7 @@
 #
 #   make setup          install everything on a fresh Debian 12 machine
 #   make                build the test kernel and the project's modules
-#   make bench          build the bench kernel (no debug options)
+#   make bench          benchmarks: ours vs upstream (scripts/bench.sh)
 #   make vm [CMD=...]   boot the test kernel; a shell, or run CMD and exit
 #   make demo           build, boot, play the demonstration
 #   make check [T=glob] build, boot once, run KUnit + selftests, report TAP
@@ -25,7 +25,7 @@ kernel:
 	@scripts/kbuild.sh test
 
 bench:
-	@scripts/kbuild.sh bench
+	@scripts/bench.sh
 
 vm: kernel
 	@scripts/vm.sh $${CMD:+"$$CMD"}

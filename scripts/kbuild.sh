@@ -3,14 +3,18 @@
 #
 # Build the kernel and the project's modules in the cached tree.
 #
-# usage: kbuild.sh {test|bench} [make targets...]
+# usage: kbuild.sh {test|bench|upstream} [make targets...]
 #
 # The source tree lives in $RDMAISO_CACHE/tree (a copy of the pristine
 # linux-source-7.3 with the project laid on top by overlay.sh); objects go to
 # $RDMAISO_CACHE/build-<flavor>.  Everything is incremental.
+#
+# "upstream" builds the pristine source itself (no patch, no project
+# directory) with the bench configuration: the reference the benchmarks
+# compare the bench kernel with.
 set -euo pipefail
 
-FLAVOR=${1:?"usage: kbuild.sh test|bench [targets]"}
+FLAVOR=${1:?"usage: kbuild.sh test|bench|upstream [targets]"}
 shift
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
@@ -43,16 +47,27 @@ need bindgen "bindgen-cli through cargo"
 	die "rust-src is missing. Run scripts/setup.sh (rustup component add rust-src)."
 
 # 2. Overlay.
-"$REPO/scripts/overlay.sh" "$REPO" "$PRISTINE" "$TREE"
+CFG=$FLAVOR
+if [ "$FLAVOR" = upstream ]; then
+	TREE=$PRISTINE
+	CFG=bench
+else
+	"$REPO/scripts/overlay.sh" "$REPO" "$PRISTINE" "$TREE"
+fi
 
 mk() { make -C "$TREE" O="$OUT" LLVM=$LLVM_SUFFIX -j"$JOBS" "$@"; }
 
 # 3. Configuration, regenerated when a fragment (or a Kconfig we add) changes.
-frags="$REPO/configs/common.config $REPO/configs/$FLAVOR.config"
-[ -f "$REPO/configs/$FLAVOR.config" ] || die "unknown flavor '$FLAVOR'"
+[ -f "$REPO/configs/$CFG.config" ] || die "unknown flavor '$FLAVOR'"
+mkdir -p "$OUT"
+frags="$REPO/configs/common.config $REPO/configs/$CFG.config"
+if [ "$FLAVOR" = upstream ]; then
+	# The project's own options do not exist upstream.
+	grep -hv RDMAISO $frags >"$OUT/rdmaiso-upstream.config"
+	frags="$OUT/rdmaiso-upstream.config"
+fi
 stamp=$(cat $frags "$REPO"/patches/*.patch $(find "$REPO" -name Kconfig -not -path "*/.git/*") 2>/dev/null |
 	sha256sum | cut -c1-16)
-mkdir -p "$OUT"
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.rdmaiso-config" 2>/dev/null)" != "$stamp" ]; then
 	echo "  CONFIG  $FLAVOR (tinyconfig + ${frags//$REPO\//})"
 	mk -s tinyconfig >/dev/null

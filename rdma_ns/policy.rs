@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The source-GID policy of `rdma_ns`: pure, without kernel state, so that KUnit can check every
+//! rule (`tests/kunit/rdma_ns_test.rs` includes this file).
+
+/// What the module does with a cross-namespace source GID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Refuse it.
+    Enforce,
+    /// Log it and let it through.
+    Audit,
+}
+
+/// The owner of a GID table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GidOwner {
+    /// A netdev in the namespace with this cookie (RoCE).
+    Netdev(u64),
+    /// No netdev (InfiniBand, OPA): no namespace owns the entry.
+    NoNetdev,
+    /// The entry or its netdev is going away: its owner cannot be told.
+    Unreadable,
+}
+
+/// One source-GID check.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Input {
+    /// ib_core's shared netns mode (`netns_mode=1`); exclusive mode isolates whole devices.
+    pub(crate) shared: bool,
+    /// The object was created from user space.
+    pub(crate) user: bool,
+    /// Cookie of the namespace that owns the object, if known.
+    pub(crate) owner: Option<u64>,
+    /// The GID entry's owner.
+    pub(crate) gid: GidOwner,
+}
+
+/// The outcome of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The object may use the GID.
+    Allow,
+    /// Refused.
+    Deny,
+    /// Would be refused; allowed and logged (audit mode).
+    Audit,
+}
+
+/// Decides whether an object may send from a GID, by these rules, in order:
+///
+/// 1. exclusive mode: allow (the device lives in one namespace already);
+/// 2. kernel objects: allow (ULPs choose GIDs through rdma_cm, which checks the namespace);
+/// 3. entries without a netdev (InfiniBand): allow (nothing to compare);
+/// 4. an entry whose netdev is in the owner's namespace: allow;
+/// 5. anything else, including an unknown owner or an unreadable entry: refuse (fail closed),
+///    or only log in audit mode.
+pub(crate) fn decide(mode: Mode, i: &Input) -> Verdict {
+    let allowed = !i.shared
+        || !i.user
+        || match i.gid {
+            GidOwner::NoNetdev => true,
+            GidOwner::Netdev(c) => i.owner == Some(c),
+            GidOwner::Unreadable => false,
+        };
+    match (allowed, mode) {
+        (true, _) => Verdict::Allow,
+        (false, Mode::Enforce) => Verdict::Deny,
+        (false, Mode::Audit) => Verdict::Audit,
+    }
+}

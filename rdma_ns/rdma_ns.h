@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface between the rdma_ns module's C glue (glue.c) and its Rust
+ * side (rdma_ns.rs).  Private to the module.
+ */
+#ifndef _RDMAISO_RDMA_NS_H
+#define _RDMAISO_RDMA_NS_H
+
+#include <linux/types.h>
+
+struct seq_file;
+
+/* What the GID entry of a source GID tells about its owner */
+enum rdma_ns_gid_kind {
+	RDMA_NS_GID_NETDEV,	/* a netdev in netns gid_cookie */
+	RDMA_NS_GID_NO_NETDEV,	/* InfiniBand / OPA: no netdev */
+	RDMA_NS_GID_UNREADABLE,	/* entry gone or its netdev unregistering */
+};
+
+/* The facts of one source-GID check, gathered by the glue */
+struct rdma_ns_facts {
+	u64 owner_cookie;	/* 0: untagged kernel object */
+	u64 gid_cookie;
+	u32 owner_inum;
+	u32 gid_inum;
+	u32 kind;		/* enum rdma_ns_gid_kind */
+	u32 obj;		/* enum rdma_ns_obj */
+	bool shared;
+	bool user;
+	u32 port;
+	u32 gid_index;
+	int pid;		/* of the caller, in its pid namespace */
+	const char *dev_name;
+	const char *ndev_name;	/* "" if none */
+	const char *comm;	/* of the caller */
+};
+
+/* Implemented in rdma_ns.rs */
+void *rdma_ns_rs_net_init(void);
+void rdma_ns_rs_net_exit(void *state);
+bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,
+			u32 obj, bool may_sleep);
+void rdma_ns_rs_obj_del(void *state, u32 dev_index, u32 obj);
+int rdma_ns_rs_check(void *owner_state, const struct rdma_ns_facts *facts);
+void rdma_ns_rs_show(void *state, struct seq_file *m);
+
+/* Called by the Rust side */
+bool rdma_ns_glue_ratelimit(void);
+int rdma_ns_glue_register(void);
+void rdma_ns_glue_unregister(void);
+
+#endif /* _RDMAISO_RDMA_NS_H */

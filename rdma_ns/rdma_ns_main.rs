@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `rdma_ns`: network-namespace tags on RDMA objects and RoCE source-GID enforcement.
+//!
+//! ib_core tags every QP, AH and rdma_cm ID with the namespace of its creator while this module is
+//! loaded, and asks it whether a user object may use a source GID (patch 0008). `glue.c` turns
+//! those callbacks into plain facts; this crate decides ([`policy`]), counts the objects of each
+//! namespace per device and prints them in `/proc/net/rdma_ns`. The `extern "C"` functions below
+//! are the only `unsafe` code. See `Documentation/rdma_ns.rst` in the project.
+
+use kernel::{
+    ffi::{c_char, c_int, c_void},
+    prelude::*,
+    seq_file::{seq_print, SeqFile},
+    str::{BStr, CStr, CStrExt},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        rcu,
+    },
+    types::ForeignOwnable,
+    xarray::{AllocKind, XArray},
+};
+
+mod policy;
+
+use policy::{decide, GidOwner, Input, Mode, Verdict};
+
+module! {
+    type: RdmaNs,
+    name: "rdma_ns",
+    authors: ["rdmaiso developers"],
+    description: "Network namespace tags on RDMA objects and RoCE source GID enforcement",
+    license: "GPL",
+    params: {
+        audit: bool {
+            default: false,
+            description: "Log cross-namespace source GIDs instead of refusing them",
+        },
+    },
+}
+
+/// Object types, in the order of C's `enum rdma_ns_obj`.
+const OBJ_NAMES: [&str; 3] = ["qp", "ah", "cm_id"];
+
+/// Longest device name kept (`IB_DEVICE_NAME_MAX`).
+const NAME_MAX: usize = 64;
+
+/// Objects of one namespace on one device.
+struct DevCounts {
+    name: [u8; NAME_MAX],
+    name_len: usize,
+    count: [Atomic<u64>; OBJ_NAMES.len()],
+}
+
+impl DevCounts {
+    fn new(name: &CStr) -> Self {
+        let bytes = name.to_bytes();
+        let name_len = bytes.len().min(NAME_MAX);
+        let mut d = DevCounts {
+            name: [0; NAME_MAX],
+            name_len,
+            count: [const { Atomic::new(0) }; OBJ_NAMES.len()],
+        };
+        d.name[..name_len].copy_from_slice(&bytes[..name_len]);
+        d
+    }
+}
+
+/// The module's state for one network namespace.
+#[pin_data]
+struct NetState {
+    /// By device index; entries are only dropped with the array.
+    #[pin]
+    devs: XArray<KBox<DevCounts>>,
+    /// Source GIDs refused to objects of this namespace.
+    denied: Atomic<u64>,
+    /// Source GIDs that would have been refused (audit mode).
+    audited: Atomic<u64>,
+}
+
+type State = Pin<KBox<NetState>>;
+
+impl NetState {
+    fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(NetState {
+            devs <- XArray::new(AllocKind::Alloc),
+            denied: Atomic::new(0),
+            audited: Atomic::new(0),
+        })
+    }
+
+    fn dev<'a>(&'a self, index: u32, rcu: &'a rcu::Guard) -> Option<&'a DevCounts> {
+        // SAFETY: Entries of `devs` are only dropped with the array, that is with `self`.
+        unsafe { self.devs.load_rcu(index as usize, rcu) }.map(|d| &*d)
+    }
+
+    /// Counts one more object of type `obj` on device `index`; false if out of memory.
+    fn add(&self, index: u32, name: &CStr, obj: usize, may_sleep: bool) -> bool {
+        let gfp = if may_sleep { GFP_KERNEL } else { GFP_ATOMIC };
+        loop {
+            {
+                let rcu = rcu::read_lock();
+                if let Some(d) = self.dev(index, &rcu) {
+                    d.count[obj].fetch_add(1, Relaxed);
+                    return true;
+                }
+            }
+            let Ok(new) = KBox::new(DevCounts::new(name), gfp) else {
+                return false;
+            };
+            match self.devs.lock().insert(index as usize, new, gfp) {
+                // Inserted, or another CPU was first: count in the entry that is there.
+                Ok(()) => {}
+                Err(e) if e.error == EBUSY => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn del(&self, index: u32, obj: usize) {
+        let rcu = rcu::read_lock();
+        let Some(d) = self.dev(index, &rcu) else {
+            kernel::warn_on!(true);
+            return;
+        };
+        if d.count[obj].fetch_sub(1, Relaxed) == 0 {
+            d.count[obj].fetch_add(1, Relaxed);
+            kernel::warn_on!(true);
+        }
+    }
+
+    fn show(&self, m: &SeqFile) {
+        let mode = if module_parameters::audit.value() {
+            "audit"
+        } else {
+            "enforce"
+        };
+        seq_print!(
+            m,
+            "mode {} denied {} audited {}\n",
+            mode,
+            self.denied.load(Relaxed),
+            self.audited.load(Relaxed)
+        );
+        seq_print!(m, "{:<16} {:>6}", "device", "index");
+        for n in OBJ_NAMES {
+            seq_print!(m, " {:>8}", n);
+        }
+        seq_print!(m, "\n");
+        let rcu = rcu::read_lock();
+        let mut start = 0usize;
+        // SAFETY: As in `NetState::dev`.
+        while let Some((i, d)) = unsafe { self.devs.find_rcu(start, &rcu) } {
+            let name = BStr::from_bytes(&d.name[..d.name_len]);
+            seq_print!(m, "{:<16} {:>6}", name, i);
+            for c in d.count.iter() {
+                seq_print!(m, " {:>8}", c.load(Relaxed));
+            }
+            seq_print!(m, "\n");
+            start = match i.checked_add(1) {
+                Some(s) => s,
+                None => break,
+            };
+        }
+    }
+}
+
+/// Borrows a namespace's state.
+///
+/// # Safety
+///
+/// `st` comes from [`rdma_ns_rs_net_init`] and was not yet passed to [`rdma_ns_rs_net_exit`].
+unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetState> {
+    // SAFETY: By the safety requirements.
+    unsafe { <State as ForeignOwnable>::borrow(st) }
+}
+
+/// Allocates the state of a namespace; NULL if out of memory.
+#[no_mangle]
+pub extern "C" fn rdma_ns_rs_net_init() -> *mut c_void {
+    match KBox::pin_init(NetState::new(), GFP_KERNEL) {
+        Ok(s) => s.into_foreign().cast(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees the state of a namespace that goes away (or of every namespace at module exit).
+///
+/// # Safety
+///
+/// `st` is a live state that nobody uses any more.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_net_exit(st: *mut c_void) {
+    // SAFETY: By the safety requirements, ownership returns to us.
+    drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
+}
+
+/// Counts a new object of type `obj` of the namespace of `st` on device `dev`.
+///
+/// # Safety
+///
+/// `st` is a live state; `name` a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_obj_add(
+    st: *mut c_void,
+    dev: u32,
+    name: *const c_char,
+    obj: u32,
+    may_sleep: bool,
+) -> bool {
+    let obj = obj as usize;
+    if obj >= OBJ_NAMES.len() {
+        return false;
+    }
+    // SAFETY: By the safety requirements.
+    let (st, name) = unsafe { (state(st), CStr::from_char_ptr(name)) };
+    st.add(dev, name, obj, may_sleep)
+}
+
+/// Uncounts an object counted by [`rdma_ns_rs_obj_add`].
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_obj_del(st: *mut c_void, dev: u32, obj: u32) {
+    if (obj as usize) < OBJ_NAMES.len() {
+        // SAFETY: By the safety requirements.
+        unsafe { state(st) }.del(dev, obj as usize);
+    }
+}
+
+/// The facts of one check, as `struct rdma_ns_facts` in `rdma_ns.h`.
+#[repr(C)]
+pub struct Facts {
+    owner_cookie: u64,
+    gid_cookie: u64,
+    owner_inum: u32,
+    gid_inum: u32,
+    kind: u32,
+    obj: u32,
+    shared: bool,
+    user: bool,
+    port: u32,
+    gid_index: u32,
+    pid: c_int,
+    dev_name: *const c_char,
+    ndev_name: *const c_char,
+    comm: *const c_char,
+}
+
+extern "C" {
+    fn rdma_ns_glue_ratelimit() -> bool;
+    fn rdma_ns_glue_register() -> c_int;
+    fn rdma_ns_glue_unregister();
+}
+
+/// May an object use a source GID? 0, or `-EADDRNOTAVAIL`.
+///
+/// # Safety
+///
+/// `owner` is NULL or a live state; `f` points to valid facts whose strings are valid.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -> c_int {
+    // SAFETY: By the safety requirements.
+    let f = unsafe { &*f };
+    let gid = match f.kind {
+        0 => GidOwner::Netdev(f.gid_cookie),
+        1 => GidOwner::NoNetdev,
+        _ => GidOwner::Unreadable,
+    };
+    let input = Input {
+        shared: f.shared,
+        user: f.user,
+        owner: (f.owner_cookie != 0).then_some(f.owner_cookie),
+        gid,
+    };
+    let mode = if module_parameters::audit.value() {
+        Mode::Audit
+    } else {
+        Mode::Enforce
+    };
+    let verdict = decide(mode, &input);
+    if verdict == Verdict::Allow {
+        return 0;
+    }
+    if let Some(p) = core::ptr::NonNull::new(owner) {
+        // SAFETY: `owner` is a live state by the safety requirements.
+        let st = unsafe { state(p.as_ptr()) };
+        let c = if verdict == Verdict::Deny {
+            &st.denied
+        } else {
+            &st.audited
+        };
+        c.fetch_add(1, Relaxed);
+    }
+    // SAFETY: No requirements.
+    if unsafe { rdma_ns_glue_ratelimit() } {
+        // SAFETY: The strings are valid by the safety requirements.
+        let (dev, ndev, comm) = unsafe {
+            (
+                CStr::from_char_ptr(f.dev_name),
+                CStr::from_char_ptr(f.ndev_name),
+                CStr::from_char_ptr(f.comm),
+            )
+        };
+        let obj = OBJ_NAMES.get(f.obj as usize).copied().unwrap_or("object");
+        let what = if verdict == Verdict::Deny {
+            "refused"
+        } else {
+            "audit: would refuse"
+        };
+        pr_warn!(
+            "{} {} port {} GID index {} (netdev {} in net:[{}]) for {} of net:[{}] (pid {} {})\n",
+            what,
+            dev,
+            f.port,
+            f.gid_index,
+            ndev,
+            f.gid_inum,
+            obj,
+            f.owner_inum,
+            f.pid,
+            comm,
+        );
+    }
+    if verdict == Verdict::Deny {
+        EADDRNOTAVAIL.to_errno()
+    } else {
+        0
+    }
+}
+
+/// Shows `/proc/net/rdma_ns` of the namespace of `st`.
+///
+/// # Safety
+///
+/// `st` is a live state and `m` a seq_file being shown.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_show(st: *mut c_void, m: *mut kernel::bindings::seq_file) {
+    // SAFETY: By the safety requirements.
+    let (st, m) = unsafe { (state(st), SeqFile::from_raw(m)) };
+    st.show(m);
+}
+
+struct RdmaNs;
+
+impl kernel::Module for RdmaNs {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: No requirements; registers the policy (and the pernet state it uses).
+        kernel::error::to_result(unsafe { rdma_ns_glue_register() })?;
+        pr_info!(
+            "source GID checks {} in shared netns mode\n",
+            if module_parameters::audit.value() {
+                "audited"
+            } else {
+                "enforced"
+            }
+        );
+        Ok(RdmaNs)
+    }
+}
+
+impl Drop for RdmaNs {
+    fn drop(&mut self) {
+        // SAFETY: Registered in `init`; after this no callback runs.
+        unsafe { rdma_ns_glue_unregister() };
+    }
+}

@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The rdma cgroup benchmarks, ours against upstream, measured in one run:
+# builds the bench kernel (this project, no debug options) and the upstream
+# kernel (the pristine 7.3 source, same configuration), builds the benchmark
+# module against each, boots each in turn, runs tests/bench/run-bench.sh, and
+# prints both and the ratios.  Results also go to .bench/.
+#
+# usage: bench.sh [iterations]
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
+ITERS=${1:-200000}
+OUTDIR="$REPO/.bench"
+mkdir -p "$OUTDIR"
+
+make -s -C "$REPO/tests/bench"
+for flavor in bench upstream; do
+	"$REPO/scripts/kbuild.sh" "$flavor"
+	mod="$CACHE/bench-mod-$flavor"
+	rm -rf "$mod"
+	mkdir -p "$mod"
+	cp "$REPO/tests/bench/Kbuild" "$REPO/tests/bench/rdmacg_bench.c" "$mod/"
+	make -s -C "$CACHE/build-$flavor" LLVM=-19 M="$mod" modules
+done
+for flavor in bench upstream; do
+	echo "  VM      $flavor: run-bench.sh ($ITERS iterations per thread)"
+	"$REPO/scripts/vm.sh" -f "$flavor" \
+		"tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
+		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns) ' >"$OUTDIR/$flavor.txt" || true
+	[ -s "$OUTDIR/$flavor.txt" ] || { echo "error: no result from the $flavor kernel" >&2; exit 1; }
+done
+
+# The table: throughput ratio ours/upstream for the microbenchmark (higher is
+# better for us), time ratio for the verbs loop (lower is better for us).
+awk '
+FNR == 1 { f++ }
+$1 == "cg" { k = $2 " " $3 " " $4; ns[f, k] = $5; mops[f, k] = $6; if (f == 1) keys[++n] = k }
+$1 == "verbs" { v[f, $2] = $3; if (f == 1) vk[++m] = $2 }
+$1 == "verbs-ns" && f == 1 { vns[$2] = $3 }
+END {
+	print "rdma cgroup charge+uncharge (in-kernel, C API), best of 3"
+	printf "%-8s %-6s %-8s %14s %14s %14s %14s %8s\n", "threads", "depth", "devices",
+		"ours ns/op", "upstream ns/op", "ours Mops/s", "upstr. Mops/s", "ratio"
+	for (i = 1; i <= n; i++) {
+		split(keys[i], p, " ")
+		printf "%-8s %-6s %-8s %14s %14s %14s %14s %7.2fx\n", p[1], p[2], p[3],
+			ns[1, keys[i]], ns[2, keys[i]], mops[1, keys[i]], mops[2, keys[i]],
+			mops[1, keys[i]] / mops[2, keys[i]]
+	}
+	print ""
+	print "verbs create+destroy over libibverbs on rxe (ns per pair)"
+	printf "%-6s %12s %12s %10s\n", "type", "ours", "upstream", "ours/upstr"
+	for (i = 1; i <= m; i++)
+		printf "%-6s %12s %12s %10.3f\n", vk[i], v[1, vk[i]], v[2, vk[i]], v[1, vk[i]] / v[2, vk[i]]
+	print ""
+	print "rdma_ns overhead on our kernel: the same loop, module unloaded vs loaded"
+	printf "%-6s %12s %12s %10s\n", "type", "unloaded", "loaded", "overhead"
+	for (i = 1; i <= m; i++)
+		if (vk[i] in vns)
+			printf "%-6s %12s %12s %9.1f%%\n", vk[i], v[1, vk[i]], vns[vk[i]], (vns[vk[i]] / v[1, vk[i]] - 1) * 100
+}' "$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee "$OUTDIR/table.txt"

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suite for the source-GID policy of `rdma_ns` (`rdma_ns/policy.rs`, included here so
+//! that the policy is tested without registering it with ib_core).
+
+use kernel::prelude::*;
+
+#[path = "../rdma_ns/policy.rs"]
+#[allow(dead_code)]
+mod policy;
+
+module! {
+    type: RdmaNsTest,
+    name: "rdma_ns_test",
+    authors: ["rdmaiso developers"],
+    description: "KUnit tests of the rdma_ns policy",
+    license: "GPL",
+}
+
+struct RdmaNsTest;
+
+impl kernel::Module for RdmaNsTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(RdmaNsTest)
+    }
+}
+
+#[kunit_tests(rdma_ns_policy)]
+mod tests {
+    use super::policy::{decide, GidOwner, Input, Mode, Verdict};
+
+    const A: u64 = 11;
+    const B: u64 = 22;
+
+    fn user(owner: Option<u64>, gid: GidOwner) -> Input {
+        Input {
+            shared: true,
+            user: true,
+            owner,
+            gid,
+        }
+    }
+
+    #[test]
+    fn own_gid_allowed_foreign_refused() {
+        let e = Mode::Enforce;
+        assert_eq!(decide(e, &user(Some(A), GidOwner::Netdev(A))), Verdict::Allow);
+        assert_eq!(decide(e, &user(Some(A), GidOwner::Netdev(B))), Verdict::Deny);
+        assert_eq!(decide(e, &user(Some(B), GidOwner::Netdev(A))), Verdict::Deny);
+    }
+
+    #[test]
+    fn audit_allows_and_reports() {
+        let a = Mode::Audit;
+        assert_eq!(decide(a, &user(Some(A), GidOwner::Netdev(B))), Verdict::Audit);
+        assert_eq!(decide(a, &user(Some(A), GidOwner::Netdev(A))), Verdict::Allow);
+    }
+
+    #[test]
+    fn fail_closed() {
+        let e = Mode::Enforce;
+        // An entry whose owner cannot be read, or an object without an owner.
+        assert_eq!(decide(e, &user(Some(A), GidOwner::Unreadable)), Verdict::Deny);
+        assert_eq!(decide(e, &user(None, GidOwner::Netdev(A))), Verdict::Deny);
+        assert_eq!(decide(Mode::Audit, &user(None, GidOwner::Unreadable)), Verdict::Audit);
+    }
+
+    #[test]
+    fn not_applicable() {
+        let e = Mode::Enforce;
+        // InfiniBand entries have no netdev and no owner.
+        assert_eq!(decide(e, &user(Some(A), GidOwner::NoNetdev)), Verdict::Allow);
+        // Exclusive mode: the device is in one namespace.
+        let mut i = user(Some(A), GidOwner::Netdev(B));
+        i.shared = false;
+        assert_eq!(decide(e, &i), Verdict::Allow);
+        // Kernel objects: ULPs use rdma_cm, which checks the namespace itself.
+        let mut i = user(None, GidOwner::Netdev(B));
+        i.user = false;
+        assert_eq!(decide(e, &i), Verdict::Allow);
+    }
+}
