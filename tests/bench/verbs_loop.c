@@ -14,6 +14,8 @@
 #include <time.h>
 #include <infiniband/verbs.h>
 
+#include "../selftests/rc_qp.h"
+
 static double now_ns(void)
 {
 	struct timespec t;
@@ -24,29 +26,13 @@ static double now_ns(void)
 
 static int to_rtr(struct ibv_qp *qp)
 {
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT, .port_num = 1,
-		.qp_access_flags = IBV_ACCESS_LOCAL_WRITE,
+	struct ibv_ah_attr av = {
+		.is_global = 1, .port_num = 1, .grh = { .hop_limit = 64 },
 	};
 
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+	if (ibv_query_gid(qp->context, 1, 0, &av.grh.dgid))
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.port_num = 1;
-	a.ah_attr.grh.hop_limit = 64;
-	if (ibv_query_gid(qp->context, 1, 0, &a.ah_attr.grh.dgid))
-		return -1;
-	return ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			     IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
-			     IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC |
-			     IBV_QP_MIN_RNR_TIMER);
+	return rc_qp_init(qp) || rc_qp_rtr(qp, &av);
 }
 
 int main(int argc, char **argv)

@@ -28,6 +28,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "rc_qp.h"
+
 #define MAXN 4096
 
 static struct ibv_context *open_dev(const char *name)
@@ -67,28 +69,13 @@ static struct ibv_qp *qp_rtr(struct ibv_pd *pd, struct ibv_cq *cq,
 		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
 			 .max_send_sge = 1, .max_recv_sge = 1 },
 	};
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT, .port_num = 1,
-		.qp_access_flags = IBV_ACCESS_LOCAL_WRITE,
-	};
+	struct ibv_ah_attr av = ah_attr(pd->context, arg);
 	struct ibv_qp *qp = ibv_create_qp(pd, &ia);
 	int err;
 
-	if (!qp)
+	if (!qp || rc_qp_init(qp))
 		exit(2);
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		exit(2);
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr = ah_attr(pd->context, arg);
-	err = ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV |
-			    IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			    IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER);
+	err = rc_qp_rtr(qp, &av);
 	if (err) {
 		ibv_destroy_qp(qp);
 		errno = err;
