@@ -6,8 +6,10 @@
 # usage: kbuild.sh {test|bench|upstream} [make targets...]
 #
 # The source tree lives in $RDMAISO_CACHE/tree (a copy of the pristine
-# linux-source-7.3 with the project laid on top by overlay.sh); objects go to
-# $RDMAISO_CACHE/build-<flavor>.  Everything is incremental.
+# linux-source-7.3 with the project laid on top by overlay.sh; the bench
+# flavor has its own, tree-bench, so that a test build and a bench build can
+# run at the same time); objects go to $RDMAISO_CACHE/build-<flavor>.
+# Everything is incremental.
 #
 # "upstream" builds the pristine source itself (no patch, no project
 # directory) with the bench configuration: the reference the benchmarks
@@ -48,6 +50,7 @@ need bindgen "bindgen-cli through cargo"
 
 # 2. Overlay.
 CFG=$FLAVOR
+[ "$FLAVOR" = bench ] && TREE="$CACHE/tree-bench"
 if [ "$FLAVOR" = upstream ]; then
 	TREE=$PRISTINE
 	CFG=bench
