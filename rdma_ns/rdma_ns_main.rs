@@ -130,10 +130,9 @@ impl NetState {
     }
 
     fn show(&self, m: &SeqFile) {
-        let mode = if module_parameters::audit.value() {
-            "audit"
-        } else {
-            "enforce"
+        let mode = match mode() {
+            Mode::Audit => "audit",
+            Mode::Enforce => "enforce",
         };
         seq_print!(
             m,
@@ -162,6 +161,15 @@ impl NetState {
                 None => break,
             };
         }
+    }
+}
+
+/// What the module does with a cross-namespace source GID: the `audit` parameter.
+fn mode() -> Mode {
+    if module_parameters::audit.value() {
+        Mode::Audit
+    } else {
+        Mode::Enforce
     }
 }
 
@@ -275,12 +283,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
         owner: (f.owner_cookie != 0).then_some(f.owner_cookie),
         gid,
     };
-    let mode = if module_parameters::audit.value() {
-        Mode::Audit
-    } else {
-        Mode::Enforce
-    };
-    let verdict = decide(mode, &input);
+    let verdict = decide(mode(), &input);
     if verdict == Verdict::Allow {
         return 0;
     }
@@ -351,10 +354,9 @@ impl kernel::Module for RdmaNs {
         kernel::error::to_result(unsafe { rdma_ns_glue_register() })?;
         pr_info!(
             "source GID checks {} in shared netns mode\n",
-            if module_parameters::audit.value() {
-                "audited"
-            } else {
-                "enforced"
+            match mode() {
+                Mode::Audit => "audited",
+                Mode::Enforce => "enforced",
             }
         );
         Ok(RdmaNs)
