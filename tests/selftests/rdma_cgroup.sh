@@ -52,30 +52,6 @@ for f in current peak events events.local; do
 		sh -c "grep -q '^rxe_cg ' $T/rdma.$f && ! grep -q ' \$' $T/rdma.$f"
 done
 
-for ty in pd cq qp srq mr mw ah; do
-	ev0=$(val $T/rdma.events "$ty.max")
-	echo "rxe_cg $ty=3" > $T/rdma.max
-	: > /tmp/objs.out
-	run $T $ty 4 5 > /tmp/objs.out &
-	pid=$!
-	# rdma_objs prints its result once the objects exist, then holds them.
-	for _ in $(seq 600); do
-		grep -q created= /tmp/objs.out && break
-		sleep 0.1
-	done
-	cur=$(val $T/rdma.current $ty)
-	wait $pid
-	out=$(cat /tmp/objs.out)
-	ev1=$(val $T/rdma.events "$ty.max")
-	tap_check "$ty: 3 created at limit 3, the 4th fails with EAGAIN ($out)" test "$out" = "created=3 errno=11"
-	tap_check "$ty: rdma.current showed $ty=3 while held (saw $cur)" test "$cur" = 3
-	tap_check "$ty: rdma.current back to 0, peak 3" \
-		test "$(val $T/rdma.current $ty)/$(val $T/rdma.peak $ty)" = "0/3"
-	tap_check "$ty: rdma.events $ty.max went up by one ($ev0 -> $ev1)" test "$ev1" = $((ev0 + 1))
-	echo "rxe_cg $ty=max" > $T/rdma.max
-done
-tap_check "hca_object counted every object (current back to 0)" test "$(val $T/rdma.current hca_object)" = 0
-
 # hold <cgroup> <type> <count> <seconds>: run rdma_objs in the background
 # until it has created its objects; its output is in /tmp/objs.out, the
 # background job in $pid (to wait for), rdma_objs itself in $objpid.
@@ -92,6 +68,23 @@ hold() {
 	done
 	return 1
 }
+
+for ty in pd cq qp srq mr mw ah; do
+	ev0=$(val $T/rdma.events "$ty.max")
+	echo "rxe_cg $ty=3" > $T/rdma.max
+	hold $T $ty 4 5
+	cur=$(val $T/rdma.current $ty)
+	wait $pid
+	out=$(cat /tmp/objs.out)
+	ev1=$(val $T/rdma.events "$ty.max")
+	tap_check "$ty: 3 created at limit 3, the 4th fails with EAGAIN ($out)" test "$out" = "created=3 errno=11"
+	tap_check "$ty: rdma.current showed $ty=3 while held (saw $cur)" test "$cur" = 3
+	tap_check "$ty: rdma.current back to 0, peak 3" \
+		test "$(val $T/rdma.current $ty)/$(val $T/rdma.peak $ty)" = "0/3"
+	tap_check "$ty: rdma.events $ty.max went up by one ($ev0 -> $ev1)" test "$ev1" = $((ev0 + 1))
+	echo "rxe_cg $ty=max" > $T/rdma.max
+done
+tap_check "hca_object counted every object (current back to 0)" test "$(val $T/rdma.current hca_object)" = 0
 
 # Types charged with an amount or outside uverbs: MR bytes and rdma_cm IDs.
 echo "rxe_cg mr_bytes=1048576" > $T/rdma.max
