@@ -624,7 +624,10 @@ mod tests {
             let rcu = rcu::read_lock();
             c.pool(1, &rcu).map_or(0, |p| p.in_use(ib))
         };
-        assert_eq!((in_use(&leaf, false), in_use(&top, false)), (0b1000, 0b1000));
+        assert_eq!(
+            (in_use(&leaf, false), in_use(&top, false)),
+            (0b1000, 0b1000)
+        );
         assert_eq!(in_use(&leaf, true), 0b1);
         // Refused by the top: EPERM, nothing in use, events in the leaf and the top.
         assert_eq!(leaf.prio_use(1, Prio::Up(1)), Err(EPERM));
@@ -640,7 +643,14 @@ mod tests {
         assert_eq!(in_use(&top, false), 0b1000);
         leaf.prio_unuse(1, Prio::Up(3));
         leaf.prio_unuse(1, Prio::Sl(0));
-        assert_eq!((in_use(&leaf, false), in_use(&top, false), in_use(&top, true)), (0, 0, 0));
+        assert_eq!(
+            (
+                in_use(&leaf, false),
+                in_use(&top, false),
+                in_use(&top, true)
+            ),
+            (0, 0, 0)
+        );
         Ok(())
     }
 }

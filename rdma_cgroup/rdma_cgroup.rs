@@ -13,8 +13,8 @@ use kernel::{
     ffi::{c_char, c_int, c_void},
     prelude::*,
     seq_file::{seq_print, SeqFile},
-    sync::atomic::Relaxed,
     str::{BStr, CStr},
+    sync::atomic::Relaxed,
     types::ForeignOwnable,
 };
 
@@ -395,18 +395,10 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
                         seq_print!(m, " {}={}", r.name(), v);
                     }
                 }
-                Show::Current => seq_print!(
-                    m,
-                    " {}={}",
-                    r.name(),
-                    get(|c| c.usage.load(Relaxed), 0)
-                ),
-                Show::Peak => seq_print!(
-                    m,
-                    " {}={}",
-                    r.name(),
-                    get(|c| c.peak.load(Relaxed), 0)
-                ),
+                Show::Current => {
+                    seq_print!(m, " {}={}", r.name(), get(|c| c.usage.load(Relaxed), 0))
+                }
+                Show::Peak => seq_print!(m, " {}={}", r.name(), get(|c| c.peak.load(Relaxed), 0)),
                 Show::Events | Show::EventsLocal => {
                     let (mx, fail) = if what == Show::Events {
                         (
@@ -425,10 +417,7 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
         }
         if what == Show::Max {
             let (sl, up) = pool.map_or((u32::MAX, u32::MAX), |p| {
-                (
-                    p.sl.load(Relaxed),
-                    p.up.load(Relaxed),
-                )
+                (p.sl.load(Relaxed), p.up.load(Relaxed))
             });
             write_set(m, "sl", sl, NR_SL, true);
             write_set(m, "up", up, NR_UP, true);

@@ -44,32 +44,56 @@ mod tests {
     #[test]
     fn own_gid_allowed_foreign_refused() {
         let e = Mode::Enforce;
-        assert_eq!(decide(e, &user(Some(A), GidOwner::Netdev(A))), Verdict::Allow);
-        assert_eq!(decide(e, &user(Some(A), GidOwner::Netdev(B))), Verdict::Deny);
-        assert_eq!(decide(e, &user(Some(B), GidOwner::Netdev(A))), Verdict::Deny);
+        assert_eq!(
+            decide(e, &user(Some(A), GidOwner::Netdev(A))),
+            Verdict::Allow
+        );
+        assert_eq!(
+            decide(e, &user(Some(A), GidOwner::Netdev(B))),
+            Verdict::Deny
+        );
+        assert_eq!(
+            decide(e, &user(Some(B), GidOwner::Netdev(A))),
+            Verdict::Deny
+        );
     }
 
     #[test]
     fn audit_allows_and_reports() {
         let a = Mode::Audit;
-        assert_eq!(decide(a, &user(Some(A), GidOwner::Netdev(B))), Verdict::Audit);
-        assert_eq!(decide(a, &user(Some(A), GidOwner::Netdev(A))), Verdict::Allow);
+        assert_eq!(
+            decide(a, &user(Some(A), GidOwner::Netdev(B))),
+            Verdict::Audit
+        );
+        assert_eq!(
+            decide(a, &user(Some(A), GidOwner::Netdev(A))),
+            Verdict::Allow
+        );
     }
 
     #[test]
     fn fail_closed() {
         let e = Mode::Enforce;
         // An entry whose owner cannot be read, or an object without an owner.
-        assert_eq!(decide(e, &user(Some(A), GidOwner::Unreadable)), Verdict::Deny);
+        assert_eq!(
+            decide(e, &user(Some(A), GidOwner::Unreadable)),
+            Verdict::Deny
+        );
         assert_eq!(decide(e, &user(None, GidOwner::Netdev(A))), Verdict::Deny);
-        assert_eq!(decide(Mode::Audit, &user(None, GidOwner::Unreadable)), Verdict::Audit);
+        assert_eq!(
+            decide(Mode::Audit, &user(None, GidOwner::Unreadable)),
+            Verdict::Audit
+        );
     }
 
     #[test]
     fn not_applicable() {
         let e = Mode::Enforce;
         // InfiniBand entries have no netdev and no owner.
-        assert_eq!(decide(e, &user(Some(A), GidOwner::NoNetdev)), Verdict::Allow);
+        assert_eq!(
+            decide(e, &user(Some(A), GidOwner::NoNetdev)),
+            Verdict::Allow
+        );
         // Exclusive mode: the device is in one namespace.
         let mut i = user(Some(A), GidOwner::Netdev(B));
         i.shared = false;
