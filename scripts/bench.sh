@@ -29,7 +29,7 @@ for flavor in bench upstream; do
 	echo "  VM      $flavor: run-bench.sh ($ITERS iterations per thread)"
 	"$REPO/scripts/vm.sh" -f "$flavor" \
 		"tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
-		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns) ' >"$OUTDIR/$flavor.txt" || true
+		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$flavor.txt" || true
 	[ -s "$OUTDIR/$flavor.txt" ] || { echo "error: no result from the $flavor kernel" >&2; exit 1; }
 done
 
@@ -40,6 +40,8 @@ FNR == 1 { f++ }
 $1 == "cg" { k = $2 " " $3 " " $4; ns[f, k] = $5; mops[f, k] = $6; if (f == 1) keys[++n] = k }
 $1 == "verbs" { v[f, $2] = $3; if (f == 1) vk[++m] = $2 }
 $1 == "verbs-ns" && f == 1 { vns[$2] = $3 }
+$1 == "cmps-upstream" { cu[f, $2] = $3; if (f == 1) ck[++c] = $2 }
+$1 == "cmps-module" && f == 1 { cm[$2] = $3 }
 END {
 	print "rdma cgroup charge+uncharge (in-kernel, C API), best of 3"
 	printf "%-8s %-6s %-8s %14s %14s %14s %14s %8s\n", "threads", "depth", "devices",
@@ -61,4 +63,9 @@ END {
 	for (i = 1; i <= m; i++)
 		if (vk[i] in vns)
 			printf "%-6s %12s %12s %9.1f%%\n", vk[i], v[1, vk[i]], vns[vk[i]], (vns[vk[i]] / v[1, vk[i]] - 1) * 100
+	print ""
+	print "rdma_cm port spaces, 10k IDs over 100 netns (ns per ID, median of 3)"
+	printf "%-12s %12s %12s %12s %14s\n", "phase", "upstream", "ours, no mod", "cm_portspace", "cm_ps/upstream"
+	for (i = 1; i <= c; i++)
+		printf "%-12s %12s %12s %12s %14.3f\n", ck[i], cu[2, ck[i]], cu[1, ck[i]], cm[ck[i]], cm[ck[i]] / cu[2, ck[i]]
 }' "$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee "$OUTDIR/table.txt"

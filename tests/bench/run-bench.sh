@@ -88,3 +88,6 @@ if modprobe rdma_ns 2>/dev/null; then
 	loop | sed 's/^/verbs-ns /'
 	rmmod rdma_ns
 fi
+# rdma_cm port spaces, 100 namespaces x 100 IDs: rdma_cm's own (both kernels)
+# and, where the module exists, cm_portspace's.
+"$DIR/run-cm-bench.sh" 100 100

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Insertion into free slots: [`Guard::insert`], [`Guard::alloc`] and [`Guard::alloc_cyclic`];
-//! lock-free lookups under RCU: [`XArray::load_rcu`], [`XArray::find_rcu`].
+//! ordered walks under the lock: [`Guard::find`]; lock-free lookups under RCU:
+//! [`XArray::load_rcu`], [`XArray::find_rcu`].
 //!
 //! Unlike [`Guard::store`], none of these replaces an existing entry, so a caller can claim an
 //! index (a port, an id) without racing against another claimant.
@@ -163,6 +164,45 @@ impl<T: ForeignOwnable> Guard<'_, T> {
             )
         };
         self.claimed(ret, new).map(|_| id)
+    }
+
+    /// Finds the first entry at an index `>= start` and returns that index with the entry.
+    ///
+    /// Walking an array in index order with the lock held: take the lock, find, drop the lock,
+    /// use the index, and start again after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::alloc::KBox;
+    /// use kernel::xarray::{AllocKind, XArray};
+    ///
+    /// let xa = KBox::pin_init(XArray::new(AllocKind::Alloc), GFP_KERNEL)?;
+    /// let (a, b) = (KBox::new(3u32, GFP_KERNEL)?, KBox::new(9u32, GFP_KERNEL)?);
+    /// let mut guard = xa.lock();
+    /// guard.insert(3, a, GFP_KERNEL)?;
+    /// guard.insert(9, b, GFP_KERNEL)?;
+    /// assert_eq!(guard.find(0).map(|(i, v)| (i, *v)), Some((3, 3)));
+    /// assert_eq!(guard.find(4).map(|(i, v)| (i, *v)), Some((9, 9)));
+    /// assert!(guard.find(10).is_none());
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn find(&self, start: usize) -> Option<(usize, T::Borrowed<'_>)> {
+        let mut index = start;
+        // SAFETY: `self.xa.xa` is always valid by the type invariant, the caller holds the lock,
+        // and `index` is a valid place.
+        let ptr = unsafe {
+            bindings::xa_find(
+                self.xa.xa.get(),
+                &mut index,
+                usize::MAX,
+                bindings::XA_PRESENT,
+            )
+        };
+        let ptr = core::ptr::NonNull::new(ptr)?;
+        // SAFETY: `ptr` came from `T::into_foreign` (type invariant), and it cannot be removed
+        // (and so freed) while the borrow of `self`, which holds the lock, is alive.
+        Some((index, unsafe { T::borrow(ptr.as_ptr()) }))
     }
 
     /// Turns the return value of `__xa_{insert,alloc,alloc_cyclic}` into a result, giving the

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The interface between the cm_portspace module's C glue (glue.c) and its
+ * Rust side (cm_portspace_main.rs).  Private to the module.
+ */
+#ifndef _RDMAISO_CM_PORTSPACE_H
+#define _RDMAISO_CM_PORTSPACE_H
+
+#include <linux/sched.h>
+#include <linux/types.h>
+
+struct net;
+struct seq_file;
+struct cm_ps_try;		/* one bind_any() call, glue.c */
+
+/* One ID bound to a port, as shown in /proc/net/rdma_cm_ports */
+struct cm_ps_row {
+	char local[64];		/* "addr:port", "[addr]:port", "sid:0x..." */
+	char remote[64];
+	char comm[TASK_COMM_LEN];
+	int pid;		/* in the reader's pid namespace; 0: kernel */
+	u8 state;		/* enum rdma_cm_state */
+	u8 reuseaddr;
+	u8 afonly;
+};
+
+/* Implemented in cm_portspace_main.rs */
+void *cm_ps_rs_net_init(void);
+void cm_ps_rs_net_exit(void *state);
+int cm_ps_rs_insert(void *state, u32 ps, u16 port, void *bind_list);
+void *cm_ps_rs_find(void *state, u32 ps, u16 port);
+void cm_ps_rs_remove(void *state, u32 ps, u16 port);
+int cm_ps_rs_bind_any(void *state, u16 low, u16 high, u16 start,
+		      struct cm_ps_try *try);
+int cm_ps_rs_bind_check(u16 port, int unprivileged_start, struct net *net);
+void cm_ps_rs_show(void *state, struct seq_file *m, struct net *net);
+
+/* Called by the Rust side */
+int cm_ps_glue_try_port(struct cm_ps_try *try, u16 port);
+bool cm_ps_glue_reserved(struct cm_ps_try *try, u16 port);
+bool cm_ps_glue_capable(struct net *net);
+int cm_ps_glue_owners(struct net *net, u32 ps, u16 port,
+		      struct cm_ps_row *rows, unsigned int max);
+int cm_ps_glue_register(void);
+void cm_ps_glue_unregister(void);
+
+#endif /* _RDMAISO_CM_PORTSPACE_H */

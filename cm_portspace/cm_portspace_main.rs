@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cm_portspace`: per-network-namespace rdma_cm port spaces owned by a module.
+//!
+//! While loaded, rdma_cm asks this module to store, find and remove its bind lists, to choose
+//! ephemeral ports and to judge privileged ports, per network namespace (patch 0010,
+//! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module and
+//! turns rdma_cm's calls into the plain calls below. The storage is [`space`], the port choice
+//! [`ephemeral`], the privileged-port rule [`privilege`], the `/proc/net/rdma_cm_ports` format
+//! [`listing`]. The `extern "C"` functions below are the only `unsafe` code. See
+//! `Documentation/cm_portspace.rst` in the project.
+
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    ffi::{c_int, c_void},
+    prelude::*,
+    seq_file::{seq_print, SeqFile},
+    types::ForeignOwnable,
+};
+
+mod ephemeral;
+mod listing;
+mod privilege;
+mod space;
+
+use space::NetPorts;
+
+module! {
+    type: CmPortspace,
+    name: "cm_portspace",
+    authors: ["rdmaiso developers"],
+    description: "Per network namespace rdma_cm port spaces",
+    license: "GPL",
+    params: {
+        skip_reserved: bool {
+            default: true,
+            description: "Never hand out ports of net.ipv4.ip_local_reserved_ports as ephemeral ports",
+        },
+    },
+}
+
+/// A C `struct rdma_bind_list`, owned by rdma_cm: this module only stores its address in its maps
+/// and hands it back; it never dereferences it.
+#[derive(Clone, Copy)]
+struct BindList(NonNull<c_void>);
+
+// SAFETY: `BindList` is a token, not an owner: `into_foreign` gives back the address it was made
+// from, which is not NULL, and bind lists come from `kzalloc`, so it is 8-byte aligned.
+// `from_foreign` and the borrows rebuild the token; nothing is freed or dereferenced.
+unsafe impl ForeignOwnable for BindList {
+    const FOREIGN_ALIGN: usize = 8;
+    type Borrowed<'a> = BindList;
+    type BorrowedMut<'a> = BindList;
+
+    fn into_foreign(self) -> *mut c_void {
+        self.0.as_ptr()
+    }
+
+    unsafe fn from_foreign(ptr: *mut c_void) -> Self {
+        // SAFETY: `ptr` came from `into_foreign`, so it is not NULL.
+        BindList(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    unsafe fn borrow<'a>(ptr: *mut c_void) -> Self::Borrowed<'a> {
+        // SAFETY: As in `from_foreign`.
+        unsafe { Self::from_foreign(ptr) }
+    }
+
+    unsafe fn borrow_mut<'a>(ptr: *mut c_void) -> Self::BorrowedMut<'a> {
+        // SAFETY: As in `from_foreign`.
+        unsafe { Self::from_foreign(ptr) }
+    }
+}
+
+// SAFETY: A `BindList` is only an address; rdma_cm's `lock` serialises every use of the bind list
+// behind it, whatever the thread.
+unsafe impl Send for BindList {}
+
+// SAFETY: As for `Send`: shared references give access to the address only.
+unsafe impl Sync for BindList {}
+
+type State = Pin<KBox<NetPorts<BindList>>>;
+
+/// Borrows a namespace's port spaces.
+///
+/// # Safety
+///
+/// `st` comes from [`cm_ps_rs_net_init`] and was not yet passed to [`cm_ps_rs_net_exit`].
+unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetPorts<BindList>> {
+    // SAFETY: By the safety requirements.
+    unsafe { <State as ForeignOwnable>::borrow(st) }
+}
+
+/// Returns 0 for `Ok`, the negative errno otherwise.
+fn errno(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Allocates the (empty) port spaces of a namespace; NULL if out of memory.
+#[no_mangle]
+pub extern "C" fn cm_ps_rs_net_init() -> *mut c_void {
+    match KBox::pin_init(NetPorts::<BindList>::new(), GFP_KERNEL) {
+        Ok(s) => s.into_foreign(),
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Frees the port spaces of a namespace that goes away, or of every namespace at module exit.
+///
+/// Both happen only when nothing is bound: every rdma_cm ID holds a reference on its namespace,
+/// and every stored bind list a reference on this module.
+///
+/// # Safety
+///
+/// `st` is a live state that nobody uses any more.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_net_exit(st: *mut c_void) {
+    // SAFETY: By the safety requirements, ownership returns to us.
+    let st = unsafe { <State as ForeignOwnable>::from_foreign(st) };
+    kernel::warn_on!(!st.is_empty());
+}
+
+/// Stores the bind list of a newly bound `port` of `ps`: 0, `-EBUSY`, `-ENOMEM` or `-EINVAL`.
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_insert(
+    st: *mut c_void,
+    ps: u32,
+    port: u16,
+    bind_list: *mut c_void,
+) -> c_int {
+    let Some(bl) = NonNull::new(bind_list) else {
+        return EINVAL.to_errno();
+    };
+    // SAFETY: By the safety requirements.
+    errno(unsafe { state(st) }.insert(ps, port, BindList(bl)))
+}
+
+/// The bind list of `port` of `ps`, or NULL. Does not sleep.
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_find(st: *mut c_void, ps: u32, port: u16) -> *mut c_void {
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }
+        .find(ps, port, |bl| bl.0.as_ptr())
+        .unwrap_or(core::ptr::null_mut())
+}
+
+/// Forgets `port` of `ps`, whose last ID went.
+///
+/// # Safety
+///
+/// `st` is a live state.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_remove(st: *mut c_void, ps: u32, port: u16) {
+    // SAFETY: By the safety requirements.
+    let gone = unsafe { state(st) }.remove(ps, port);
+    // rdma_cm only removes what it stored.
+    kernel::warn_on!(gone.is_none());
+}
+
+/// A C `struct net`, only passed back to the glue: opaque here.
+#[repr(C)]
+pub struct RawNet {
+    _opaque: [u8; 0],
+}
+
+/// The glue's context of one `bind_any` call (`struct cm_ps_try`), opaque here.
+#[repr(C)]
+pub struct CmPsTry {
+    _opaque: [u8; 0],
+}
+
+/// One ID bound to a port, as `struct cm_ps_row` in `cm_portspace.h`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Row {
+    local: [u8; 64],
+    remote: [u8; 64],
+    comm: [u8; 16],
+    pid: c_int,
+    state: u8,
+    reuseaddr: u8,
+    afonly: u8,
+}
+
+impl Row {
+    const EMPTY: Row = Row {
+        local: [0; 64],
+        remote: [0; 64],
+        comm: [0; 16],
+        pid: 0,
+        state: 0,
+        reuseaddr: 0,
+        afonly: 0,
+    };
+}
+
+extern "C" {
+    fn cm_ps_glue_try_port(t: *mut CmPsTry, port: u16) -> c_int;
+    fn cm_ps_glue_reserved(t: *mut CmPsTry, port: u16) -> bool;
+    fn cm_ps_glue_capable(net: *mut RawNet) -> bool;
+    fn cm_ps_glue_owners(net: *mut RawNet, ps: u32, port: u16, rows: *mut Row, max: u32) -> c_int;
+    fn cm_ps_glue_register() -> c_int;
+    fn cm_ps_glue_unregister();
+}
+
+/// Binds an ID to an ephemeral port of `low..=high` in the namespace of `st`, trying from `start`.
+///
+/// # Safety
+///
+/// `st` is a live state; `t` is the glue's context of this call, valid during it.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_bind_any(
+    st: *mut c_void,
+    low: u16,
+    high: u16,
+    start: u16,
+    t: *mut CmPsTry,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    let st = unsafe { state(st) };
+    let mut last_used = st.last_used();
+    let skip_reserved = module_parameters::skip_reserved.value();
+    let r = ephemeral::bind_any(
+        low..=high,
+        start,
+        &mut last_used,
+        // SAFETY: `t` is valid during this call.
+        |p| skip_reserved && unsafe { cm_ps_glue_reserved(t, p) },
+        // SAFETY: `t` is valid during this call.
+        |p| kernel::error::to_result(unsafe { cm_ps_glue_try_port(t, p) }),
+    );
+    st.set_last_used(last_used);
+    errno(r.map(|_| ()))
+}
+
+/// May the current task bind `port` in `net`? 0 or `-EACCES`.
+///
+/// # Safety
+///
+/// `net` is a live network namespace.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_bind_check(
+    port: u16,
+    unprivileged_start: c_int,
+    net: *mut RawNet,
+) -> c_int {
+    errno(privilege::bind_check(port, unprivileged_start, || {
+        // SAFETY: `net` is live by the safety requirements.
+        unsafe { cm_ps_glue_capable(net) }
+    }))
+}
+
+/// Fills `rows` with the IDs bound to `port` of `ps`; grows it when more are bound than fit.
+fn owners(net: *mut RawNet, ps: u32, port: u16, rows: &mut KVec<Row>) -> Result {
+    let mut want = rows.len().max(4);
+    // IDs may come between two calls: give up growing after a few rounds.
+    for _ in 0..4 {
+        rows.clear();
+        rows.resize(want, Row::EMPTY, GFP_KERNEL)?;
+        let max = u32::try_from(want).map_err(|_| EINVAL)?;
+        // SAFETY: `net` is live (the caller's `/proc` file holds it) and `rows` has room for
+        // `max` rows.
+        let n = unsafe { cm_ps_glue_owners(net, ps, port, rows.as_mut_ptr(), max) };
+        let n = usize::try_from(n).map_err(|_| Error::from_errno(n))?;
+        if n <= want {
+            rows.truncate(n);
+            return Ok(());
+        }
+        want = n;
+    }
+    Ok(())
+}
+
+/// The text of a NUL-terminated field of a row (ASCII, written by the glue's `snprintf`).
+fn field(bytes: &[u8]) -> &str {
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    core::str::from_utf8(&bytes[..len]).unwrap_or("?")
+}
+
+/// Shows `/proc/net/rdma_cm_ports` of `net`, whose port spaces `st` are.
+///
+/// # Safety
+///
+/// `st` is the live state of `net`, and `m` a seq_file being shown.
+#[no_mangle]
+pub unsafe extern "C" fn cm_ps_rs_show(
+    st: *mut c_void,
+    m: *mut bindings::seq_file,
+    net: *mut RawNet,
+) {
+    // SAFETY: By the safety requirements.
+    let (st, m) = unsafe { (state(st), SeqFile::from_raw(m)) };
+    seq_print!(
+        m,
+        "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
+        "ps",
+        "port",
+        "state",
+        "ra",
+        "af",
+        "pid",
+        "comm",
+        "local_address",
+        "remote_address"
+    );
+    let mut rows = KVec::new();
+    for (ps, name) in listing::SPACES {
+        let mut from = 0usize;
+        while let Some(port) = st.next_port(ps, from) {
+            from = usize::from(port) + 1;
+            if owners(net, ps, port, &mut rows).is_err() {
+                return;
+            }
+            for r in rows.iter() {
+                let mut comm = [0u8; 16];
+                let len = listing::sanitize_comm(&r.comm, &mut comm);
+                let comm = core::str::from_utf8(&comm[..len]).unwrap_or("?");
+                let (local, remote) = (field(&r.local), field(&r.remote));
+                match listing::state_name(r.state) {
+                    Some(s) => seq_print!(
+                        m,
+                        "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
+                        name,
+                        port,
+                        s,
+                        r.reuseaddr,
+                        r.afonly,
+                        r.pid,
+                        comm,
+                        local,
+                        remote
+                    ),
+                    None => seq_print!(
+                        m,
+                        "{:<5} {:>5} UNKNOWN({:<3})      {:>2} {:>2} {:>7} {:<15} {} {}\n",
+                        name,
+                        port,
+                        r.state,
+                        r.reuseaddr,
+                        r.afonly,
+                        r.pid,
+                        comm,
+                        local,
+                        remote
+                    ),
+                }
+            }
+        }
+    }
+}
+
+struct CmPortspace;
+
+impl kernel::Module for CmPortspace {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // SAFETY: No requirements. Last in init: from here on the module stores bind lists, each
+        // holding a reference on it.
+        kernel::error::to_result(unsafe { cm_ps_glue_register() })?;
+        pr_info!(
+            "rdma_cm port spaces per network namespace (reserved ports {})\n",
+            if module_parameters::skip_reserved.value() {
+                "skipped"
+            } else {
+                "not skipped"
+            }
+        );
+        Ok(CmPortspace)
+    }
+}
+
+impl Drop for CmPortspace {
+    fn drop(&mut self) {
+        // SAFETY: Registered in `init`. The module is only unloaded when it stores no bind list;
+        // after this rdma_cm calls nothing of it.
+        unsafe { cm_ps_glue_unregister() };
+    }
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cm_portspace: the C side.
+ *
+ * Registers a pernet subsystem for the per-namespace port spaces (state
+ * owned by the Rust side) and /proc/net/rdma_cm_ports, then registers with
+ * rdma_cm as the owner of its port spaces (rdma_cm_ps_register()).  Each
+ * call from rdma_cm becomes plain arguments for cm_portspace_main.rs, where
+ * the storage, the ephemeral port choice, the privileged-port rule and the
+ * listing live.
+ */
+
+#include <linux/capability.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/random.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <rdma/ib.h>
+#include <rdma/rdma_cm_ps.h>
+
+#include "cm_portspace.h"
+
+static unsigned int cm_ps_net_id __read_mostly;
+
+struct cm_ps_net {
+	void *state;		/* Rust, cm_ps_rs_net_init() */
+};
+
+static void *net_state(struct net *net)
+{
+	return ((struct cm_ps_net *)net_generic(net, cm_ps_net_id))->state;
+}
+
+/* One bind_any() call: what cm_ps_glue_try_port() needs */
+struct cm_ps_try {
+	struct net *net;
+	struct rdma_id_private *id;
+	enum rdma_ucm_port_space ps;
+	rdma_cm_try_port_t try_port;
+};
+
+int cm_ps_glue_try_port(struct cm_ps_try *try, u16 port)
+{
+	return try->try_port(try->id, try->ps, port);
+}
+
+bool cm_ps_glue_reserved(struct cm_ps_try *try, u16 port)
+{
+	return inet_is_local_reserved_port(try->net, port);
+}
+
+/* CAP_NET_BIND_SERVICE in the user namespace that owns @net, as inet_bind */
+bool cm_ps_glue_capable(struct net *net)
+{
+	return ns_capable(net->user_ns, CAP_NET_BIND_SERVICE);
+}
+
+static void cm_ps_addr(char *buf, size_t len,
+		       const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_ib *sib = (const struct sockaddr_ib *)ss;
+
+	switch (ss->ss_family) {
+	case AF_INET:
+	case AF_INET6:
+		snprintf(buf, len, "%pISpc", ss);
+		break;
+	case AF_IB:
+		snprintf(buf, len, "sid:0x%016llx", be64_to_cpu(sib->sib_sid));
+		break;
+	default:
+		strscpy(buf, "*", len);
+	}
+}
+
+/* Rows of the IDs bound to @port: how many there are, or a -errno */
+int cm_ps_glue_owners(struct net *net, u32 ps, u16 port,
+		      struct cm_ps_row *rows, unsigned int max)
+{
+	struct rdma_cm_ps_owner *o;
+	int n, i;
+
+	o = kmalloc_array(max ?: 1, sizeof(*o), GFP_KERNEL);
+	if (!o)
+		return -ENOMEM;
+	n = rdma_cm_ps_owners(net, ps, port, o, max);
+	for (i = 0; i < n && i < max; i++) {
+		cm_ps_addr(rows[i].local, sizeof(rows[i].local),
+			   &o[i].src_addr);
+		cm_ps_addr(rows[i].remote, sizeof(rows[i].remote),
+			   &o[i].dst_addr);
+		strscpy(rows[i].comm, o[i].comm);
+		rows[i].pid = o[i].pid;
+		rows[i].state = o[i].state;
+		rows[i].reuseaddr = o[i].reuseaddr;
+		rows[i].afonly = o[i].afonly;
+	}
+	kfree(o);
+	return n;
+}
+
+static int cm_ps_insert(void *priv, struct net *net,
+			enum rdma_ucm_port_space ps, u16 port,
+			struct rdma_bind_list *bl)
+{
+	return cm_ps_rs_insert(net_state(net), ps, port, bl);
+}
+
+static struct rdma_bind_list *cm_ps_find(void *priv, struct net *net,
+					 enum rdma_ucm_port_space ps, u16 port)
+{
+	return cm_ps_rs_find(net_state(net), ps, port);
+}
+
+static void cm_ps_remove(void *priv, struct net *net,
+			 enum rdma_ucm_port_space ps, u16 port)
+{
+	cm_ps_rs_remove(net_state(net), ps, port);
+}
+
+static int cm_ps_bind_any(void *priv, struct net *net,
+			  enum rdma_ucm_port_space ps,
+			  struct rdma_id_private *id,
+			  rdma_cm_try_port_t try_port)
+{
+	struct cm_ps_try try = {
+		.net = net,
+		.id = id,
+		.ps = ps,
+		.try_port = try_port,
+	};
+	int low, high;
+
+	inet_get_local_port_range(net, &low, &high);
+	return cm_ps_rs_bind_any(net_state(net), low, high,
+				 get_random_u32_inclusive(low, high), &try);
+}
+
+static int cm_ps_bind_check(void *priv, struct net *net, u16 port)
+{
+	int start = PROT_SOCK;
+
+#ifdef CONFIG_SYSCTL
+	start = READ_ONCE(net->ipv4.sysctl_ip_prot_sock);
+#endif
+	return cm_ps_rs_bind_check(port, start, net);
+}
+
+static const struct rdma_cm_ps_ops cm_ps_ops = {
+	.owner = THIS_MODULE,
+	.insert = cm_ps_insert,
+	.find = cm_ps_find,
+	.remove = cm_ps_remove,
+	.bind_any = cm_ps_bind_any,
+	.bind_check = cm_ps_bind_check,
+};
+
+static int cm_ps_proc_show(struct seq_file *m, void *v)
+{
+	struct net *net = seq_file_single_net(m);
+
+	cm_ps_rs_show(net_state(net), m, net);
+	return 0;
+}
+
+static int __net_init cm_ps_net_init(struct net *net)
+{
+	struct cm_ps_net *cn = net_generic(net, cm_ps_net_id);
+
+	cn->state = cm_ps_rs_net_init();
+	if (!cn->state)
+		return -ENOMEM;
+	if (!proc_create_net_single("rdma_cm_ports", 0444, net->proc_net,
+				    cm_ps_proc_show, NULL)) {
+		cm_ps_rs_net_exit(cn->state);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void __net_exit cm_ps_net_exit(struct net *net)
+{
+	struct cm_ps_net *cn = net_generic(net, cm_ps_net_id);
+
+	/* Waits for readers of the file */
+	remove_proc_entry("rdma_cm_ports", net->proc_net);
+	cm_ps_rs_net_exit(cn->state);
+}
+
+static struct pernet_operations cm_ps_net_ops = {
+	.init = cm_ps_net_init,
+	.exit = cm_ps_net_exit,
+	.id = &cm_ps_net_id,
+	.size = sizeof(struct cm_ps_net),
+};
+
+/*
+ * Called last by the Rust module's init: every namespace gets its state,
+ * then every existing binding moves to the module (all or none).
+ */
+int cm_ps_glue_register(void)
+{
+	int ret;
+
+	ret = register_pernet_subsys(&cm_ps_net_ops);
+	if (ret)
+		return ret;
+	ret = rdma_cm_ps_register(&cm_ps_ops, NULL);
+	if (ret)
+		unregister_pernet_subsys(&cm_ps_net_ops);
+	return ret;
+}
+
+/*
+ * Called by the Rust module's exit, which only runs when no port is bound
+ * (each stored binding holds a module reference): after
+ * rdma_cm_ps_unregister() rdma_cm calls nothing here; then the (empty)
+ * per-namespace state goes.
+ */
+void cm_ps_glue_unregister(void)
+{
+	rdma_cm_ps_unregister(&cm_ps_ops);
+	unregister_pernet_subsys(&cm_ps_net_ops);
+}

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit suites for the port-space engine of `cm_portspace`: its pure parts
+//! (`cm_portspace/{ephemeral,privilege,listing,space}.rs`, included here) are tested without
+//! registering with rdma_cm.
+
+use kernel::prelude::*;
+
+#[path = "../cm_portspace/ephemeral.rs"]
+mod ephemeral;
+#[path = "../cm_portspace/listing.rs"]
+#[allow(dead_code)]
+mod listing;
+#[path = "../cm_portspace/privilege.rs"]
+mod privilege;
+#[path = "../cm_portspace/space.rs"]
+#[allow(dead_code)]
+mod space;
+
+module! {
+    type: CmPortspaceTest,
+    name: "cm_portspace_test",
+    authors: ["rdmaiso developers"],
+    description: "KUnit tests of the cm_portspace engine",
+    license: "GPL",
+}
+
+struct CmPortspaceTest;
+
+impl kernel::Module for CmPortspaceTest {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(CmPortspaceTest)
+    }
+}
+
+#[kunit_tests(cm_portspace_ephemeral)]
+mod ephemeral_tests {
+    use super::ephemeral::bind_any;
+    use kernel::prelude::*;
+
+    #[test]
+    fn starts_at_start_and_records_it() {
+        let mut last = 0;
+        let mut tried = 0;
+        let r = bind_any(
+            100..=109,
+            104,
+            &mut last,
+            |_| false,
+            |_| {
+                tried += 1;
+                Ok(())
+            },
+        );
+        assert_eq!(r, Ok(104));
+        assert_eq!(last, 104);
+        assert_eq!(tried, 1);
+    }
+
+    #[test]
+    fn skips_last_used_and_skipped_ports() {
+        let mut last = 104;
+        assert_eq!(
+            bind_any(100..=109, 104, &mut last, |_| false, |_| Ok(())),
+            Ok(105)
+        );
+        let mut last = 0;
+        assert_eq!(
+            bind_any(
+                100..=109,
+                104,
+                &mut last,
+                |p| p == 104 || p == 105,
+                |_| Ok(())
+            ),
+            Ok(106)
+        );
+        assert_eq!(last, 106);
+    }
+
+    #[test]
+    fn wraps_from_high_to_low() {
+        let mut last = 0;
+        // 108 and 109 are taken: the next free one is the low end.
+        let r = bind_any(
+            100..=109,
+            108,
+            &mut last,
+            |_| false,
+            |p| {
+                if p >= 108 {
+                    Err(EADDRNOTAVAIL)
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!(r, Ok(100));
+        // A start outside the range starts at the low end.
+        let mut last = 0;
+        assert_eq!(
+            bind_any(100..=109, 7, &mut last, |_| false, |_| Ok(())),
+            Ok(100)
+        );
+    }
+
+    #[test]
+    fn full_range_fails_after_exactly_len_tries() {
+        let mut last = 0;
+        let mut tried = 0;
+        let r = bind_any(
+            100..=109,
+            103,
+            &mut last,
+            |_| false,
+            |_| {
+                tried += 1;
+                Err(EADDRNOTAVAIL)
+            },
+        );
+        assert_eq!(r, Err(EADDRNOTAVAIL));
+        assert_eq!(tried, 10);
+        assert_eq!(last, 0);
+        // The whole u16 range: no overflow of the count.
+        let mut tried = 0u32;
+        let r = bind_any(
+            1..=65535,
+            65535,
+            &mut last,
+            |_| false,
+            |_| {
+                tried += 1;
+                Err(EADDRNOTAVAIL)
+            },
+        );
+        assert_eq!(r, Err(EADDRNOTAVAIL));
+        assert_eq!(tried, 65535);
+    }
+
+    #[test]
+    fn one_port_range_quirk() {
+        // As upstream: the only port of the range was the last one used.
+        let mut last = 5;
+        let mut tried = 0;
+        let r = bind_any(
+            5..=5,
+            5,
+            &mut last,
+            |_| false,
+            |_| {
+                tried += 1;
+                Ok(())
+            },
+        );
+        assert_eq!(r, Err(EADDRNOTAVAIL));
+        assert_eq!(tried, 0);
+    }
+
+    #[test]
+    fn other_errors_stop_the_walk() {
+        let mut last = 42;
+        let mut tried = 0;
+        let r = bind_any(
+            100..=109,
+            100,
+            &mut last,
+            |_| false,
+            |_| {
+                tried += 1;
+                Err(ENOMEM)
+            },
+        );
+        assert_eq!(r, Err(ENOMEM));
+        assert_eq!(tried, 1);
+        assert_eq!(last, 42);
+    }
+
+    #[test]
+    fn two_namespaces_are_independent() {
+        // Each namespace keeps its own last used port: a port handed out in one is not skipped
+        // in the other (upstream shares one for all).
+        let (mut a, mut b) = (0, 0);
+        assert_eq!(
+            bind_any(100..=109, 105, &mut a, |_| false, |_| Ok(())),
+            Ok(105)
+        );
+        assert_eq!(
+            bind_any(100..=109, 105, &mut b, |_| false, |_| Ok(())),
+            Ok(105)
+        );
+        assert_eq!((a, b), (105, 105));
+    }
+}
+
+#[kunit_tests(cm_portspace_privilege)]
+mod privilege_tests {
+    use super::privilege::bind_check;
+    use kernel::prelude::*;
+
+    #[test]
+    fn below_start_needs_the_capability() {
+        assert_eq!(bind_check(399, 400, || false), Err(EACCES));
+        assert_eq!(bind_check(399, 400, || true), Ok(()));
+        assert_eq!(bind_check(1023, 1024, || false), Err(EACCES));
+    }
+
+    #[test]
+    fn capability_asked_only_when_needed() {
+        let mut asked = false;
+        assert_eq!(
+            bind_check(400, 400, || {
+                asked = true;
+                false
+            }),
+            Ok(())
+        );
+        assert!(!asked);
+        // ip_unprivileged_port_start = 0: nothing is privileged.
+        assert_eq!(bind_check(1, 0, || false), Ok(()));
+        assert_eq!(bind_check(65535, 65536, || false), Err(EACCES));
+    }
+}
+
+#[kunit_tests(cm_portspace_listing)]
+mod listing_tests {
+    use super::listing::{sanitize_comm, state_name, SPACES};
+
+    #[test]
+    fn names() {
+        // enum rdma_ucm_port_space, in numeric order.
+        assert_eq!(
+            SPACES,
+            [
+                (0x0002, "IPOIB"),
+                (0x0106, "TCP"),
+                (0x0111, "UDP"),
+                (0x013f, "IB")
+            ]
+        );
+        assert_eq!(state_name(0), Some("IDLE"));
+        assert_eq!(state_name(7), Some("ADDR_BOUND"));
+        assert_eq!(state_name(8), Some("LISTEN"));
+        assert_eq!(state_name(13), None);
+    }
+
+    #[test]
+    fn comm_is_one_column() {
+        let mut out = [0u8; 16];
+        let n = sanitize_comm(b"a b\x01c\0junk", &mut out);
+        assert_eq!(&out[..n], b"a_b_c");
+        let n = sanitize_comm(b"\0", &mut out);
+        assert_eq!(&out[..n], b"-");
+        let n = sanitize_comm(b"0123456789abcdefXYZ", &mut out);
+        assert_eq!(n, 16);
+    }
+}
+
+#[kunit_tests(cm_portspace_space)]
+mod space_tests {
+    use super::space::NetPorts;
+    use kernel::prelude::*;
+
+    const TCP: u32 = 0x0106;
+    const UDP: u32 = 0x0111;
+    const IB: u32 = 0x013f;
+
+    fn ports() -> Result<Pin<KBox<NetPorts<KBox<u16>>>>> {
+        KBox::pin_init(NetPorts::new(), GFP_KERNEL)
+    }
+
+    #[test]
+    fn insert_find_remove() -> Result {
+        let p = ports()?;
+        assert!(p.is_empty());
+        p.insert(TCP, 2000, KBox::new(1, GFP_KERNEL)?)?;
+        assert_eq!(p.find(TCP, 2000, |v| *v), Some(1));
+        assert_eq!(p.find(TCP, 2001, |v| *v), None);
+        // Another port space, same port: independent.
+        assert_eq!(p.find(UDP, 2000, |v| *v), None);
+        p.insert(UDP, 2000, KBox::new(2, GFP_KERNEL)?)?;
+        assert_eq!(p.find(UDP, 2000, |v| *v), Some(2));
+        assert!(!p.is_empty());
+        assert_eq!(p.remove(TCP, 2000).map(|v| *v), Some(1));
+        assert_eq!(p.remove(TCP, 2000).map(|v| *v), None);
+        assert_eq!(p.remove(UDP, 2000).map(|v| *v), Some(2));
+        assert!(p.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn never_replaces() -> Result {
+        let p = ports()?;
+        p.insert(IB, 7, KBox::new(1, GFP_KERNEL)?)?;
+        assert_eq!(p.insert(IB, 7, KBox::new(2, GFP_KERNEL)?), Err(EBUSY));
+        assert_eq!(p.find(IB, 7, |v| *v), Some(1));
+        assert_eq!(p.insert(0x0107, 7, KBox::new(3, GFP_KERNEL)?), Err(EINVAL));
+        assert_eq!(p.remove(IB, 7).map(|v| *v), Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn next_port_walks_in_order() -> Result {
+        let p = ports()?;
+        for port in [5000u16, 2000, 65535, 1] {
+            p.insert(TCP, port, KBox::new(port, GFP_KERNEL)?)?;
+        }
+        let mut seen = KVec::new();
+        let mut from = 0usize;
+        while let Some(port) = p.next_port(TCP, from) {
+            seen.push(port, GFP_KERNEL)?;
+            from = usize::from(port) + 1;
+        }
+        assert_eq!(&seen[..], &[1, 2000, 5000, 65535]);
+        assert_eq!(p.next_port(UDP, 0), None);
+        for port in [5000u16, 2000, 65535, 1] {
+            assert_eq!(p.remove(TCP, port).map(|v| *v), Some(port));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn two_namespaces_are_independent() -> Result {
+        let (a, b) = (ports()?, ports()?);
+        a.insert(TCP, 2000, KBox::new(1, GFP_KERNEL)?)?;
+        b.insert(TCP, 2000, KBox::new(2, GFP_KERNEL)?)?;
+        a.set_last_used(40000);
+        assert_eq!(b.last_used(), 0);
+        assert_eq!(a.find(TCP, 2000, |v| *v), Some(1));
+        assert_eq!(b.find(TCP, 2000, |v| *v), Some(2));
+        a.remove(TCP, 2000);
+        b.remove(TCP, 2000);
+        Ok(())
+    }
+}
