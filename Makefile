@@ -10,11 +10,12 @@
 #   make vm [CMD=...]   boot the test kernel; a shell, or run CMD and exit
 #   make demo           build, boot, play the demonstration
 #   make check [T=glob] build, boot once, run KUnit + selftests, report TAP
+#   make deb            Debian packages in .deb/ (scripts/deb.sh)
 #   make clean          forget the build outputs (keeps the source cache)
 
 export CMD T
 
-.PHONY: all kernel bench setup vm check demo clean
+.PHONY: all kernel bench setup vm check demo deb clean
 
 all: kernel
 
@@ -35,6 +36,9 @@ check:
 
 demo:
 	@scripts/demo.sh
+
+deb:
+	@scripts/deb.sh
 
 clean:
 	@rm -rf "$${RDMAISO_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/rdma-iso}"/build-* .check
