@@ -172,6 +172,9 @@ pub(crate) struct Cg {
     pub(crate) hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
 }
 
+/// Levels whose counters a charge keeps for raising their peaks without a second lookup.
+const PEAK_LEVELS: usize = 8;
+
 enum Walk<'a> {
     Missing(&'a Cg),
     Over(&'a Cg),
@@ -220,6 +223,10 @@ impl Cg {
         }
     }
 
+    /// Charges every level in one pass, page_counter style: add, compare with the limit, and
+    /// on a refusal (or a level without a pool yet) take back what this walk added. Peaks are
+    /// raised only once every level took the charge, from the counters the walk kept (one pool
+    /// lookup per level; levels past [`PEAK_LEVELS`] are looked up again).
     fn walk_charge<'a>(
         &'a self,
         slot: u32,
@@ -227,24 +234,33 @@ impl Cg {
         n: u64,
         rcu: &rcu::Guard,
     ) -> Result<(), Walk<'a>> {
-        // Every level's pool must exist before anything is charged, so that a refusal can
-        // record its events all the way up.
+        let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
+        let mut depth = 0;
         for cg in self.levels() {
-            if cg.pool(slot, rcu).is_none() {
-                return Err(Walk::Missing(cg));
-            }
-        }
-        for cg in self.levels() {
-            let c = cg.pool(slot, rcu).ok_or(Walk::Missing(cg))?.get(r);
-            let old = c.usage.fetch_add(n, Relaxed);
-            let new = old.checked_add(n);
-            if new.is_none_or(|v| v > c.max.load(Relaxed)) {
-                c.usage.fetch_sub(n, Relaxed);
+            let Some(p) = cg.pool(slot, rcu) else {
                 self.walk_uncharge(slot, r, n, rcu, Some(cg));
-                return Err(Walk::Over(cg));
+                return Err(Walk::Missing(cg));
+            };
+            let c = p.get(r);
+            let old = c.usage.fetch_add(n, Relaxed);
+            match old.checked_add(n) {
+                Some(new) if new <= c.max.load(Relaxed) => {
+                    if let Some(entry) = charged.get_mut(depth) {
+                        *entry = Some((c, new));
+                    }
+                    depth += 1;
+                }
+                _ => {
+                    c.usage.fetch_sub(n, Relaxed);
+                    self.walk_uncharge(slot, r, n, rcu, Some(cg));
+                    return Err(Walk::Over(cg));
+                }
             }
         }
-        for cg in self.levels() {
+        for (c, new) in charged.iter().flatten() {
+            c.raise_peak(*new);
+        }
+        for cg in self.levels().skip(PEAK_LEVELS) {
             if let Some(p) = cg.pool(slot, rcu) {
                 let c = p.get(r);
                 c.raise_peak(c.usage.load(Relaxed));
@@ -283,6 +299,10 @@ impl Cg {
                 Ok(()) => return Ok(()),
                 Err(Walk::Missing(cg)) => cg.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
                 Err(Walk::Over(over)) => {
+                    // The walk stopped at `over`: levels above it may have no pool yet, and a
+                    // refusal is counted all the way up. A pool that cannot be allocated only
+                    // loses its count of this event.
+                    let _ = self.pools_ready(slot);
                     self.record_refusal(over, slot, r);
                     return Err(Refused::Limit { over });
                 }

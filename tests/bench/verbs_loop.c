@@ -2,11 +2,11 @@
 /*
  * verbs_loop - end-to-end cost of creating and destroying verbs objects.
  *
- *   verbs_loop <device> <iterations>
+ *   verbs_loop <device> <iterations> [gid index]
  *
  * Prints "<type> <ns per create+destroy>" for pd, cq, mr (4 KiB), qp, and
  * qprtr (an RC QP created, taken to INIT and RTR with an address vector from
- * GID index 0, destroyed).
+ * and to the GID of that index, default 0, destroyed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +24,14 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-static int to_rtr(struct ibv_qp *qp)
+static int to_rtr(struct ibv_qp *qp, int gid)
 {
 	struct ibv_ah_attr av = {
-		.is_global = 1, .port_num = 1, .grh = { .hop_limit = 64 },
+		.is_global = 1, .port_num = 1,
+		.grh = { .hop_limit = 64, .sgid_index = gid },
 	};
 
-	if (ibv_query_gid(qp->context, 1, 0, &av.grh.dgid))
+	if (ibv_query_gid(qp->context, 1, gid, &av.grh.dgid))
 		return -1;
 	return rc_qp_init(qp) || rc_qp_rtr(qp, &av);
 }
@@ -43,11 +44,13 @@ int main(int argc, char **argv)
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	const char *types[] = { "pd", "cq", "mr", "qp", "qprtr" };
-	int i, t, n;
+	int i, t, n, gid = 0;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
 	n = atoi(argv[2]);
+	if (argc == 4)
+		gid = atoi(argv[3]);
 	list = ibv_get_device_list(NULL);
 	for (i = 0; list && list[i]; i++)
 		if (!strcmp(ibv_get_device_name(list[i]), argv[1]))
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 				};
 
 				o = ibv_create_qp(pd, &a);
-				if (o && t == 4 && to_rtr(o)) {
+				if (o && t == 4 && to_rtr(o, gid)) {
 					ibv_destroy_qp(o);
 					o = NULL;
 				}
