@@ -203,7 +203,7 @@ impl Cg {
     pub(crate) fn pool<'a>(&'a self, slot: u32, rcu: &'a rcu::Guard) -> Option<&'a Pool> {
         // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, so a pool
         // borrowed for `'a` (no longer than `&'a self`) stays valid.
-        unsafe { self.pools.load_rcu(slot as usize, rcu) }.map(|p| &*p)
+        unsafe { self.pools.load_rcu(slot as usize, rcu) }
     }
 
     /// The pool of `slot`, created if needed. May sleep.

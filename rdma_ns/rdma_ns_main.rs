@@ -91,7 +91,7 @@ impl NetState {
 
     fn dev<'a>(&'a self, index: u32, rcu: &'a rcu::Guard) -> Option<&'a DevCounts> {
         // SAFETY: Entries of `devs` are only dropped with the array, that is with `self`.
-        unsafe { self.devs.load_rcu(index as usize, rcu) }.map(|d| &*d)
+        unsafe { self.devs.load_rcu(index as usize, rcu) }
     }
 
     /// Counts one more object of type `obj` on device `index`; false if out of memory.

@@ -65,7 +65,7 @@ impl<T: ForeignOwnable> Guard<'_, T> {
         // as such (a NULL entry would become a reservation).
         let ret =
             unsafe { bindings::__xa_insert(self.xa.xa.get(), index, new.cast(), gfp.as_raw()) };
-        self.claimed(ret, new).map(|_| ())
+        self.claimed(ret, new)
     }
 
     /// Stores `value` in the lowest free index within `range` and returns that index.
@@ -111,7 +111,7 @@ impl<T: ForeignOwnable> Guard<'_, T> {
         let ret = unsafe {
             bindings::__xa_alloc(self.xa.xa.get(), &mut id, new.cast(), limit, gfp.as_raw())
         };
-        self.claimed(ret, new).map(|_| id)
+        self.claimed(ret, new).map(|()| id)
     }
 
     /// Stores `value` in the first free index within `range` at or after `*next`, wrapping around
@@ -163,7 +163,7 @@ impl<T: ForeignOwnable> Guard<'_, T> {
                 gfp.as_raw(),
             )
         };
-        self.claimed(ret, new).map(|_| id)
+        self.claimed(ret, new).map(|()| id)
     }
 
     /// Finds the first entry at an index `>= start` and returns that index with the entry.
