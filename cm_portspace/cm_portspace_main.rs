@@ -328,34 +328,19 @@ pub unsafe extern "C" fn cm_ps_rs_show(
                 let len = listing::sanitize_comm(&r.comm, &mut comm);
                 let comm = core::str::from_utf8(&comm[..len]).unwrap_or("?");
                 let (local, remote) = (field(&r.local), field(&r.remote));
-                match listing::state_name(r.state) {
-                    Some(s) => seq_print!(
-                        m,
-                        "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
-                        name,
-                        port,
-                        s,
-                        r.reuseaddr,
-                        r.afonly,
-                        r.pid,
-                        comm,
-                        local,
-                        remote
-                    ),
-                    None => seq_print!(
-                        m,
-                        "{:<5} {:>5} UNKNOWN({:<3})      {:>2} {:>2} {:>7} {:<15} {} {}\n",
-                        name,
-                        port,
-                        r.state,
-                        r.reuseaddr,
-                        r.afonly,
-                        r.pid,
-                        comm,
-                        local,
-                        remote
-                    ),
-                }
+                seq_print!(
+                    m,
+                    "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
+                    name,
+                    port,
+                    listing::State(r.state),
+                    r.reuseaddr,
+                    r.afonly,
+                    r.pid,
+                    comm,
+                    local,
+                    remote
+                );
             }
         }
     }

@@ -33,6 +33,28 @@ pub(crate) fn state_name(state: u8) -> Option<&'static str> {
     STATES.get(usize::from(state)).copied()
 }
 
+/// The `state` column: the state's name, or `UNKNOWN(n)` for a state this module does not know,
+/// left-aligned in the column's width.
+pub(crate) struct State(pub(crate) u8);
+
+impl kernel::fmt::Display for State {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        if let Some(name) = state_name(self.0) {
+            return f.pad(name);
+        }
+        let len = match self.0 {
+            0..=9 => 10,
+            10..=99 => 11,
+            _ => 12,
+        };
+        write!(f, "UNKNOWN({})", self.0)?;
+        for _ in len..f.width().unwrap_or(0) {
+            f.write_str(" ")?;
+        }
+        Ok(())
+    }
+}
+
 /// Makes a task name one column of the file: blanks and unprintable bytes become `_`, an empty
 /// name `-`. Returns the length used in `out`.
 pub(crate) fn sanitize_comm(comm: &[u8], out: &mut [u8]) -> usize {

@@ -223,7 +223,7 @@ mod privilege_tests {
 
 #[kunit_tests(cm_portspace_listing)]
 mod listing_tests {
-    use super::listing::{sanitize_comm, state_name, SPACES};
+    use super::listing::{sanitize_comm, state_name, State, SPACES};
 
     #[test]
     fn names() {
@@ -241,6 +241,20 @@ mod listing_tests {
         assert_eq!(state_name(7), Some("ADDR_BOUND"));
         assert_eq!(state_name(8), Some("LISTEN"));
         assert_eq!(state_name(13), None);
+    }
+
+    #[test]
+    fn state_column() {
+        use kernel::{prelude::*, str::CString};
+
+        let ok = |v: u8, want: &str| {
+            CString::try_from_fmt(fmt!("[{:<17}]", State(v)))
+                .is_ok_and(|s| s.to_bytes() == want.as_bytes())
+        };
+        assert!(ok(8, "[LISTEN           ]"));
+        assert!(ok(12, "[ADDRINFO_RESOLVED]"));
+        assert!(ok(13, "[UNKNOWN(13)      ]"));
+        assert!(ok(255, "[UNKNOWN(255)     ]"));
     }
 
     #[test]
