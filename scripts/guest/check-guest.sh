@@ -77,9 +77,29 @@ run_selftest() {	# run_selftest <name> <script>
 }
 
 up="$TREE/tools/testing/selftests/rdma"
-for t in $(sed -n 's/^\(TEST_PROGS :=\)\?[[:space:]]*\([a-zA-Z0-9_]*\.sh\).*/\2/p' "$up/Makefile"); do
+ups=$(sed -n 's/^\(TEST_PROGS :=\)\?[[:space:]]*\([a-zA-Z0-9_]*\.sh\).*/\2/p' "$up/Makefile")
+for t in $ups; do
 	run_selftest "selftests: rdma: $t" "$up/$t"
 done
+# Upstream's tests again with the project's modules loaded (rdma_ns enforcing,
+# cm_portspace owning the port spaces): they must see no difference.
+# rxe_netns_names.sh (device names only, which neither module touches; 12
+# minutes under TCG) runs only above.
+mods=()
+for t in $ups; do
+	[ "$t" != rxe_netns_names.sh ] && want "selftests: rdma+modules: $t" && mods+=("$t")
+done
+if [ ${#mods[@]} -gt 0 ]; then
+	if out=$({ modprobe rdma_ns && modprobe cm_portspace; } 2>&1); then
+		for t in "${mods[@]}"; do
+			run_selftest "selftests: rdma+modules: $t" "$up/$t"
+		done
+		out=$({ rmmod cm_portspace && rmmod rdma_ns; } 2>&1) ||
+			tap_fail "selftests: rdma+modules: unload rdma_ns and cm_portspace afterwards ($out)"
+	else
+		tap_fail "selftests: rdma+modules: load rdma_ns and cm_portspace ($out)"
+	fi
+fi
 for t in "$REPO"/tests/selftests/*.sh; do
 	[ -x "$t" ] || continue
 	run_selftest "selftests: rdmaiso: $(basename "$t")" "$t"
