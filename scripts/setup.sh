@@ -56,7 +56,7 @@ fi
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio kmod dwarves
 python3-venv libclang-19-dev clang-19 lld-19 llvm-19 rdma-core ibverbs-utils rdmacm-utils ibverbs-providers
 libibverbs-dev librdmacm-dev perftest iproute2 busybox-static xz-utils rsync
-iputils-ping procps runc debhelper"
+iputils-ping procps runc debhelper libdw-dev"
 
 missing=
 for p in $PKGS; do
