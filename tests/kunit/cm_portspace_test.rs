@@ -36,45 +36,51 @@ impl kernel::Module for CmPortspaceTest {
 #[kunit_tests(cm_portspace_ephemeral)]
 mod ephemeral_tests {
     use super::ephemeral::bind_any;
+    use core::ops::RangeInclusive;
     use kernel::prelude::*;
+
+    /// `bind_any` over `range` from `start`, nothing skipped, each port tried answered by
+    /// `answer`: the result and how many ports were tried.
+    fn counted(
+        range: RangeInclusive<u16>,
+        start: u16,
+        last: &mut u16,
+        answer: impl Fn(u16) -> Result,
+    ) -> (Result<u16>, u32) {
+        let mut tried = 0;
+        let r = bind_any(
+            range,
+            start,
+            last,
+            |_| false,
+            |p| {
+                tried += 1;
+                answer(p)
+            },
+        );
+        (r, tried)
+    }
 
     #[test]
     fn starts_at_start_and_records_it() {
         let mut last = 0;
-        let mut tried = 0;
-        let r = bind_any(
-            100..=109,
-            104,
-            &mut last,
-            |_| false,
-            |_| {
-                tried += 1;
-                Ok(())
-            },
-        );
-        assert_eq!(r, Ok(104));
+        assert_eq!(counted(100..=109, 104, &mut last, |_| Ok(())), (Ok(104), 1));
         assert_eq!(last, 104);
-        assert_eq!(tried, 1);
     }
 
     #[test]
     fn skips_last_used_and_skipped_ports() {
         let mut last = 104;
-        assert_eq!(
-            bind_any(100..=109, 104, &mut last, |_| false, |_| Ok(())),
-            Ok(105)
-        );
+        assert_eq!(counted(100..=109, 104, &mut last, |_| Ok(())), (Ok(105), 1));
         let mut last = 0;
-        assert_eq!(
-            bind_any(
-                100..=109,
-                104,
-                &mut last,
-                |p| p == 104 || p == 105,
-                |_| Ok(())
-            ),
-            Ok(106)
+        let r = bind_any(
+            100..=109,
+            104,
+            &mut last,
+            |p| p == 104 || p == 105,
+            |_| Ok(()),
         );
+        assert_eq!(r, Ok(106));
         assert_eq!(last, 106);
     }
 
@@ -82,96 +88,46 @@ mod ephemeral_tests {
     fn wraps_from_high_to_low() {
         let mut last = 0;
         // 108 and 109 are taken: the next free one is the low end.
-        let r = bind_any(
-            100..=109,
-            108,
-            &mut last,
-            |_| false,
-            |p| {
-                if p >= 108 {
-                    Err(EADDRNOTAVAIL)
-                } else {
-                    Ok(())
-                }
-            },
-        );
-        assert_eq!(r, Ok(100));
+        let taken = |p| if p >= 108 { Err(EADDRNOTAVAIL) } else { Ok(()) };
+        assert_eq!(counted(100..=109, 108, &mut last, taken), (Ok(100), 3));
         // A start outside the range starts at the low end.
         let mut last = 0;
-        assert_eq!(
-            bind_any(100..=109, 7, &mut last, |_| false, |_| Ok(())),
-            Ok(100)
-        );
+        assert_eq!(counted(100..=109, 7, &mut last, |_| Ok(())), (Ok(100), 1));
     }
 
     #[test]
     fn full_range_fails_after_exactly_len_tries() {
         let mut last = 0;
-        let mut tried = 0;
-        let r = bind_any(
-            100..=109,
-            103,
-            &mut last,
-            |_| false,
-            |_| {
-                tried += 1;
-                Err(EADDRNOTAVAIL)
-            },
+        let full = |_| Err(EADDRNOTAVAIL);
+        assert_eq!(
+            counted(100..=109, 103, &mut last, full),
+            (Err(EADDRNOTAVAIL), 10)
         );
-        assert_eq!(r, Err(EADDRNOTAVAIL));
-        assert_eq!(tried, 10);
         assert_eq!(last, 0);
         // The whole u16 range: no overflow of the count.
-        let mut tried = 0u32;
-        let r = bind_any(
-            1..=65535,
-            65535,
-            &mut last,
-            |_| false,
-            |_| {
-                tried += 1;
-                Err(EADDRNOTAVAIL)
-            },
+        assert_eq!(
+            counted(1..=65535, 65535, &mut last, full),
+            (Err(EADDRNOTAVAIL), 65535)
         );
-        assert_eq!(r, Err(EADDRNOTAVAIL));
-        assert_eq!(tried, 65535);
     }
 
     #[test]
     fn one_port_range_quirk() {
         // As upstream: the only port of the range was the last one used.
         let mut last = 5;
-        let mut tried = 0;
-        let r = bind_any(
-            5..=5,
-            5,
-            &mut last,
-            |_| false,
-            |_| {
-                tried += 1;
-                Ok(())
-            },
+        assert_eq!(
+            counted(5..=5, 5, &mut last, |_| Ok(())),
+            (Err(EADDRNOTAVAIL), 0)
         );
-        assert_eq!(r, Err(EADDRNOTAVAIL));
-        assert_eq!(tried, 0);
     }
 
     #[test]
     fn other_errors_stop_the_walk() {
         let mut last = 42;
-        let mut tried = 0;
-        let r = bind_any(
-            100..=109,
-            100,
-            &mut last,
-            |_| false,
-            |_| {
-                tried += 1;
-                Err(ENOMEM)
-            },
+        assert_eq!(
+            counted(100..=109, 100, &mut last, |_| Err(ENOMEM)),
+            (Err(ENOMEM), 1)
         );
-        assert_eq!(r, Err(ENOMEM));
-        assert_eq!(tried, 1);
         assert_eq!(last, 42);
     }
 
@@ -180,14 +136,8 @@ mod ephemeral_tests {
         // Each namespace keeps its own last used port: a port handed out in one is not skipped
         // in the other (upstream shares one for all).
         let (mut a, mut b) = (0, 0);
-        assert_eq!(
-            bind_any(100..=109, 105, &mut a, |_| false, |_| Ok(())),
-            Ok(105)
-        );
-        assert_eq!(
-            bind_any(100..=109, 105, &mut b, |_| false, |_| Ok(())),
-            Ok(105)
-        );
+        assert_eq!(counted(100..=109, 105, &mut a, |_| Ok(())), (Ok(105), 1));
+        assert_eq!(counted(100..=109, 105, &mut b, |_| Ok(())), (Ok(105), 1));
         assert_eq!((a, b), (105, 105));
     }
 }
