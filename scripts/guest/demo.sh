@@ -398,21 +398,24 @@ pr() {
 	read -r c e < <(res "$W/probe.$1.$2")
 	echo "$e"
 }
-e=$(pr A gidb_ah); echo "   A: AH with B's GID (index ${GID[B]}): $(ename "$e")"
-[ "$e" = 99 ] || bad "A cannot make an AH with B's GID (EADDRNOTAVAIL expected, got $(ename "$e"))"
-GIDB_AH=$e
-e=$(pr A gidb_qp); echo "   A: QP to RTR with B's GID: $(ename "$e")"
-[ "$e" = 99 ] || bad "A cannot take a QP to RTR with B's GID (EADDRNOTAVAIL expected, got $(ename "$e"))"
-GIDB_QP=$e
-e=$(pr A own); echo "   A: AH with its own GID (index ${GID[A]}) and UP 2: $(ename "$e")"
-[ "$e" = 0 ] || bad "A may use its own GID with an allowed UP (got $(ename "$e"))"
-OWN_A=$e
-e=$(pr A up5); echo "   A: AH with its own GID and SL 5 = UP 5 (allowed: ${UPL[A]}): $(ename "$e")"
-[ "$e" = 1 ] || bad "UP 5 is refused to A (EPERM expected, got $(ename "$e"))"
-UP5_A=$e
-e=$(pr B up5); echo "   B: AH with UP 5 (no UP restriction): $(ename "$e")"
-[ "$e" = 0 ] || bad "UP 5 is allowed to B (got $(ename "$e"))"
-UP5_B=$e
+# expect_probe <var> <app> <probe> <errno wanted> <what was tried> <property>:
+# show a probe's result, keep it in <var>, and name the property if it failed.
+expect_probe() {
+	local e
+	e=$(pr "$2" "$3")
+	echo "   $2: $5: $(ename "$e")"
+	[ "$e" = "$4" ] || bad "$6 ($(ename "$4") expected, got $(ename "$e"))"
+	printf -v "$1" '%s' "$e"
+}
+expect_probe GIDB_AH A gidb_ah 99 "AH with B's GID (index ${GID[B]})" \
+	"A cannot make an AH with B's GID"
+expect_probe GIDB_QP A gidb_qp 99 "QP to RTR with B's GID" \
+	"A cannot take a QP to RTR with B's GID"
+expect_probe OWN_A A own 0 "AH with its own GID (index ${GID[A]}) and UP 2" \
+	"A may use its own GID with an allowed UP"
+expect_probe UP5_A A up5 1 "AH with its own GID and SL 5 = UP 5 (allowed: ${UPL[A]})" \
+	"UP 5 is refused to A"
+expect_probe UP5_B B up5 0 "AH with UP 5 (no UP restriction)" "UP 5 is allowed to B"
 
 # ---------------------------------------------------------------------------
 # What each namespace sees, read through the servers' /proc/<pid>/net.
