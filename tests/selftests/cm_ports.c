@@ -3,11 +3,13 @@
  * cm_ports - rdma_cm IDs bound, listening and connecting, for the
  * cm_portspace selftest.
  *
- *   cm_ports bind [-n N] [-l] [-r] [-A 0|1] [-p tcp|udp|ipoib|ib]
+ *   cm_ports bind [-n N] [-l] [-r] [-A 0|1] [-T TOS] [-p tcp|udp|ipoib|ib]
  *                 ADDR PORT [ADDR PORT...]
  *	For each ADDR PORT pair in turn, N IDs (default 1) bound to ADDR:PORT
- *	(PORT 0: an ephemeral port); -r sets REUSEADDR and -A AFONLY before
- *	the bind, -l listens after it.  Prints "ok <port>" or "err <ERRNO>"
+ *	(PORT 0: an ephemeral port; ADDR "ib": AF_IB, any GID, the ServiceID
+ *	of PORT in the port space); -r sets REUSEADDR, -A AFONLY and -T the
+ *	type of service (which listeners pass on) before the bind, -l listens
+ *	after it.  Prints "ok <port>" or "err <ERRNO>"
  *	per ID, then holds the IDs until stdin reaches EOF.
  *   cm_ports serve ADDR PORT NAME
  *	Listens on ADDR:PORT ("listening", or "err <ERRNO>" and exit 2) and
@@ -30,12 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <infiniband/ib.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
 #define MAX_IDS		1048576
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NAME_MAX_LEN	32
+#ifndef RDMA_IB_IP_PS_IB	/* the kernel's; librdmacm 44 lacks it */
+#define RDMA_IB_IP_PS_IB	0x00000000013F0000ULL
+#endif
 
 #define E(x) { x, #x }
 static const struct {
@@ -64,7 +70,7 @@ static const char *ename(int err)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cm_ports bind [-n N] [-l] [-r] [-A 0|1] [-p tcp|udp|ipoib|ib] ADDR PORT [ADDR PORT...]\n"
+		"usage: cm_ports bind [-n N] [-l] [-r] [-A 0|1] [-T TOS] [-p tcp|udp|ipoib|ib] ADDR|ib PORT [ADDR|ib PORT...]\n"
 		"       cm_ports serve ADDR PORT NAME\n"
 		"       cm_ports connect [-t SECONDS] ADDR PORT\n");
 	return 1;
@@ -111,6 +117,44 @@ static int parse_ps(const char *s, enum rdma_port_space *ps)
 	return 0;
 }
 
+/*
+ * ADDR "ib": an AF_IB address on any GID whose ServiceID is PORT in the port
+ * space @ps (librdmacm's mapping, e.g. TCP 2000 -> 0x10607d0); otherwise as
+ * parse_addr().  0, or -1 if they do not parse.
+ */
+static int parse_bind_addr(const char *addr, const char *port,
+			   enum rdma_port_space ps, struct sockaddr_storage *ss)
+{
+	struct sockaddr_ib *sib = (struct sockaddr_ib *)ss;
+	uint64_t prefix;
+	unsigned long p;
+	char *end;
+
+	if (strcmp(addr, "ib"))
+		return parse_addr(addr, port, ss);
+	p = strtoul(port, &end, 0);
+	if (!*port || *end || p > 65535)
+		return -1;
+	switch (ps) {
+	case RDMA_PS_TCP:
+		prefix = RDMA_IB_IP_PS_TCP;
+		break;
+	case RDMA_PS_UDP:
+		prefix = RDMA_IB_IP_PS_UDP;
+		break;
+	case RDMA_PS_IB:
+		prefix = RDMA_IB_IP_PS_IB;
+		break;
+	default:
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	sib->sib_family = AF_IB;
+	sib->sib_sid = htobe64(prefix | p);
+	sib->sib_sid_mask = htobe64(RDMA_IB_IP_PS_MASK | RDMA_IB_IP_PORT_MASK);
+	return 0;
+}
+
 static struct rdma_event_channel *channel(int nonblock)
 {
 	struct rdma_event_channel *ch = rdma_create_event_channel();
@@ -139,9 +183,10 @@ static void hold(void)
 
 /* A new ID bound to @sa (and listening with @lsn): 0 or an errno. */
 static int bind_one(struct rdma_event_channel *ch, enum rdma_port_space ps,
-		    struct sockaddr_storage *sa, int reuse, int afonly, int lsn,
-		    struct rdma_cm_id **idp)
+		    struct sockaddr_storage *sa, int reuse, int afonly, int tos,
+		    int lsn, struct rdma_cm_id **idp)
 {
+	uint8_t tos8 = tos;
 	struct rdma_cm_id *id;
 	int one = 1, err;
 
@@ -153,6 +198,8 @@ static int bind_one(struct rdma_event_channel *ch, enum rdma_port_space ps,
 	    (afonly >= 0 && rdma_set_option(id, RDMA_OPTION_ID,
 					     RDMA_OPTION_ID_AFONLY,
 					     &afonly, sizeof(afonly))) ||
+	    (tos >= 0 && rdma_set_option(id, RDMA_OPTION_ID, RDMA_OPTION_ID_TOS,
+					  &tos8, sizeof(tos8))) ||
 	    rdma_bind_addr(id, (struct sockaddr *)sa) ||
 	    (lsn && rdma_listen(id, 16))) {
 		err = errno ? errno : EIO;
@@ -165,13 +212,14 @@ static int bind_one(struct rdma_event_channel *ch, enum rdma_port_space ps,
 
 static int cmd_bind(int argc, char **argv)
 {
-	int n = 1, lsn = 0, reuse = 0, afonly = -1, nids = 0, opt, i, k;
+	int n = 1, lsn = 0, reuse = 0, afonly = -1, tos = -1, nids = 0, opt, i;
+	int k;
 	enum rdma_port_space ps = RDMA_PS_TCP;
 	struct rdma_event_channel *ch;
 	struct sockaddr_storage ss;
 	struct rdma_cm_id **ids;
 
-	while ((opt = getopt(argc, argv, "n:lrA:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:lrA:T:p:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = atoi(optarg);
@@ -184,6 +232,11 @@ static int cmd_bind(int argc, char **argv)
 			break;
 		case 'A':
 			afonly = !!atoi(optarg);
+			break;
+		case 'T':
+			tos = atoi(optarg);
+			if (tos < 0 || tos > 255)
+				return usage();
 			break;
 		case 'p':
 			if (parse_ps(optarg, &ps))
@@ -198,7 +251,7 @@ static int cmd_bind(int argc, char **argv)
 	if (n < 1 || argc < 2 || argc % 2 || (long)n * (argc / 2) > MAX_IDS)
 		return usage();
 	for (k = 0; k < argc; k += 2)
-		if (parse_addr(argv[k], argv[k + 1], &ss))
+		if (parse_bind_addr(argv[k], argv[k + 1], ps, &ss))
 			return usage();
 
 	ch = channel(0);
@@ -206,10 +259,11 @@ static int cmd_bind(int argc, char **argv)
 	if (!ch || !ids)
 		return 1;
 	for (k = 0; k < argc; k += 2) {
-		parse_addr(argv[k], argv[k + 1], &ss);
+		parse_bind_addr(argv[k], argv[k + 1], ps, &ss);
 		for (i = 0; i < n; i++) {
 			struct rdma_cm_id *id = NULL;
-			int err = bind_one(ch, ps, &ss, reuse, afonly, lsn, &id);
+			int err = bind_one(ch, ps, &ss, reuse, afonly, tos,
+					   lsn, &id);
 
 			if (err)
 				printf("err %s\n", ename(err));
