@@ -4,9 +4,13 @@
 //! hierarchically without a lock, in the style of `mm/page_counter.c`.
 //!
 //! Pools are created on first use and live until their cgroup is freed, so a pool found under
-//! RCU stays valid for as long as the cgroup does; every charged object pins its cgroup.
+//! RCU stays valid for as long as the cgroup does; every charged object pins its cgroup. A pool
+//! is created only once its parent cgroup has the pool of the same slot, and links to it (as
+//! `page_counter::parent`): a charge finds its cgroup's pool with one XArray lookup and walks up
+//! the links.
 
 use super::res::{Resource, NR_RESOURCES};
+use core::ptr;
 use kernel::{
     prelude::*,
     sync::atomic::{Atomic, Relaxed},
@@ -58,7 +62,13 @@ impl Counter {
 }
 
 /// The counters of one cgroup for one device slot.
+///
+/// # Invariants
+///
+/// `parent` is null, or points to the pool of the same slot of the parent cgroup, which outlives
+/// this pool: a cgroup outlives its children, and its pools live as long as it does.
 pub(crate) struct Pool {
+    parent: *const Pool,
     pub(crate) res: [Counter; NR_RESOURCES],
     /// Allowed Service Levels, bit n = SL n.
     pub(crate) sl: Atomic<u32>,
@@ -122,9 +132,22 @@ impl Prio {
     }
 }
 
+// SAFETY: Besides atomics, a pool holds only `parent`, which is never written after creation and
+// points to a `Pool` (itself `Sync`), so pools may be shared and sent between threads.
+unsafe impl Send for Pool {}
+// SAFETY: As for `Send`.
+unsafe impl Sync for Pool {}
+
 impl Pool {
-    fn new() -> Self {
+    /// A pool whose parent cgroup's pool of the same slot is `parent`.
+    ///
+    /// # Safety
+    ///
+    /// `parent` must outlive the new pool.
+    unsafe fn new(parent: Option<&Pool>) -> Self {
+        // INVARIANT: The caller guarantees that `parent` outlives the pool.
         Pool {
+            parent: parent.map_or(ptr::null(), ptr::from_ref),
             res: [const { Counter::new() }; NR_RESOURCES],
             sl: Atomic::new(0xffff),
             up: Atomic::new(0xff),
@@ -145,6 +168,61 @@ impl Pool {
     /// Returns the counters of resource `r`.
     pub(crate) fn get(&self, r: Resource) -> &Counter {
         &self.res[r as usize]
+    }
+
+    fn parent(&self) -> Option<&Pool> {
+        // SAFETY: By the type invariant, `parent` is null or valid for as long as `self` is.
+        unsafe { self.parent.as_ref() }
+    }
+
+    /// This pool and those of the same slot in every ancestor, bottom up.
+    fn chain(&self) -> impl Iterator<Item = &Pool> {
+        core::iter::successors(Some(self), |p| p.parent())
+    }
+
+    /// Charges every level in one pass, page_counter style: add, compare with the limit, and on
+    /// a refusal take back what this walk added; returns the level (0: this pool) at its limit.
+    /// Peaks are raised only once every level took the charge, from the values the walk kept
+    /// (levels past [`PEAK_LEVELS`] read theirs again).
+    fn charge(&self, r: Resource, n: u64) -> Result<(), usize> {
+        let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
+        for (depth, p) in self.chain().enumerate() {
+            let c = p.get(r);
+            let old = c.usage.fetch_add(n, Relaxed);
+            match old.checked_add(n) {
+                Some(new) if new <= c.max.load(Relaxed) => {
+                    if let Some(entry) = charged.get_mut(depth) {
+                        *entry = Some((c, new));
+                    }
+                }
+                _ => {
+                    c.usage.fetch_sub(n, Relaxed);
+                    self.uncharge(r, n, depth);
+                    return Err(depth);
+                }
+            }
+        }
+        for (c, new) in charged.iter().flatten() {
+            c.raise_peak(*new);
+        }
+        for p in self.chain().skip(PEAK_LEVELS) {
+            let c = p.get(r);
+            c.raise_peak(c.usage.load(Relaxed));
+        }
+        Ok(())
+    }
+
+    /// Takes `n` units of `r` back from the lowest `levels` levels.
+    fn uncharge(&self, r: Resource, n: u64, levels: usize) {
+        for p in self.chain().take(levels) {
+            let c = &p.get(r).usage;
+            let old = c.fetch_sub(n, Relaxed);
+            if old < n {
+                // Unbalanced uncharge: clamp at zero and complain once.
+                c.fetch_add(n - old, Relaxed);
+                kernel::warn_on!(true);
+            }
+        }
     }
 }
 
@@ -175,11 +253,6 @@ pub(crate) struct Cg {
 /// Levels whose counters a charge keeps for raising their peaks without a second lookup.
 const PEAK_LEVELS: usize = 8;
 
-enum Walk<'a> {
-    Missing(&'a Cg),
-    Over(&'a Cg),
-}
-
 impl Cg {
     /// A new cgroup state; `hier` is `None` for a detached state (KUnit).
     pub(crate) fn new(
@@ -206,84 +279,39 @@ impl Cg {
         unsafe { self.pools.load_rcu(slot as usize, rcu) }
     }
 
-    /// The pool of `slot`, created if needed. May sleep.
+    /// The pool of `slot` of this cgroup or, if it has none, of its nearest ancestor that has
+    /// one. Every ancestor of a cgroup with a pool has one too.
+    fn nearest_pool<'a>(&'a self, slot: u32, rcu: &'a rcu::Guard) -> Option<&'a Pool> {
+        self.levels().find_map(|cg| cg.pool(slot, rcu))
+    }
+
+    /// Creates the pool of `slot` here and at every ancestor that lacks one, top down so that
+    /// each new pool can link to its parent's. May sleep.
     pub(crate) fn pool_or_create(&self, slot: u32) -> Result<(), Error> {
-        {
+        loop {
             let rcu = rcu::read_lock();
-            if self.pool(slot, &rcu).is_some() {
+            // The highest level without a pool below one that has it (or below the top).
+            let Some(missing) = self
+                .levels()
+                .take_while(|cg| cg.pool(slot, &rcu).is_none())
+                .last()
+            else {
                 return Ok(());
-            }
-        }
-        let new = KBox::new(Pool::new(), GFP_KERNEL)?;
-        match self.pools.lock().insert(slot as usize, new, GFP_KERNEL) {
-            Ok(()) => Ok(()),
-            // Another charger created it meanwhile: use theirs.
-            Err(e) if e.error == EBUSY => Ok(()),
-            Err(e) => Err(e.error),
-        }
-    }
-
-    /// Charges every level in one pass, page_counter style: add, compare with the limit, and
-    /// on a refusal (or a level without a pool yet) take back what this walk added. Peaks are
-    /// raised only once every level took the charge, from the counters the walk kept (one pool
-    /// lookup per level; levels past [`PEAK_LEVELS`] are looked up again).
-    fn walk_charge<'a>(
-        &'a self,
-        slot: u32,
-        r: Resource,
-        n: u64,
-        rcu: &rcu::Guard,
-    ) -> Result<(), Walk<'a>> {
-        let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
-        let mut depth = 0;
-        for cg in self.levels() {
-            let Some(p) = cg.pool(slot, rcu) else {
-                self.walk_uncharge(slot, r, n, rcu, Some(cg));
-                return Err(Walk::Missing(cg));
             };
-            let c = p.get(r);
-            let old = c.usage.fetch_add(n, Relaxed);
-            match old.checked_add(n) {
-                Some(new) if new <= c.max.load(Relaxed) => {
-                    if let Some(entry) = charged.get_mut(depth) {
-                        *entry = Some((c, new));
-                    }
-                    depth += 1;
-                }
-                _ => {
-                    c.usage.fetch_sub(n, Relaxed);
-                    self.walk_uncharge(slot, r, n, rcu, Some(cg));
-                    return Err(Walk::Over(cg));
-                }
-            }
-        }
-        for (c, new) in charged.iter().flatten() {
-            c.raise_peak(*new);
-        }
-        for cg in self.levels().skip(PEAK_LEVELS) {
-            if let Some(p) = cg.pool(slot, rcu) {
-                let c = p.get(r);
-                c.raise_peak(c.usage.load(Relaxed));
-            }
-        }
-        Ok(())
-    }
-
-    fn walk_uncharge(&self, slot: u32, r: Resource, n: u64, rcu: &rcu::Guard, stop: Option<&Cg>) {
-        for cg in self.levels() {
-            if stop.is_some_and(|s| core::ptr::eq(s, cg)) {
-                break;
-            }
-            let Some(p) = cg.pool(slot, rcu) else {
-                // A charged level always has a pool: pools outlive every charge.
-                kernel::warn_on!(true);
-                continue;
-            };
-            let old = p.get(r).usage.fetch_sub(n, Relaxed);
-            if old < n {
-                // Unbalanced uncharge: clamp at zero and complain once.
-                p.get(r).usage.fetch_add(n - old, Relaxed);
-                kernel::warn_on!(true);
+            let parent = missing
+                .parent()
+                .and_then(|p| p.pool(slot, &rcu))
+                .map_or(ptr::null(), ptr::from_ref);
+            drop(rcu);
+            // SAFETY: `parent` is null or the pool of `missing`'s parent cgroup, which outlives
+            // `missing` and so its pools; pools are never freed before their cgroup.
+            let pool = unsafe { Pool::new(parent.as_ref()) };
+            let new = KBox::new(pool, GFP_KERNEL)?;
+            match missing.pools.lock().insert(slot as usize, new, GFP_KERNEL) {
+                // Another charger may have created it meanwhile: use theirs.
+                Ok(()) => {}
+                Err(e) if e.error == EBUSY => {}
+                Err(e) => return Err(e.error),
             }
         }
     }
@@ -293,16 +321,14 @@ impl Cg {
         loop {
             let walk = {
                 let rcu = rcu::read_lock();
-                self.walk_charge(slot, r, n, &rcu)
+                self.pool(slot, &rcu).map(|p| p.charge(r, n))
             };
             match walk {
-                Ok(()) => return Ok(()),
-                Err(Walk::Missing(cg)) => cg.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
-                Err(Walk::Over(over)) => {
-                    // The walk stopped at `over`: levels above it may have no pool yet, and a
-                    // refusal is counted all the way up. A pool that cannot be allocated only
-                    // loses its count of this event.
-                    let _ = self.pools_ready(slot);
+                Some(Ok(())) => return Ok(()),
+                None => self.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
+                Some(Err(depth)) => {
+                    // The chain of pools has one pool per level, so `depth` names a level.
+                    let over = self.levels().nth(depth).unwrap_or(self);
                     self.record_refusal(over, slot, r);
                     return Err(Refused::Limit { over });
                 }
@@ -313,7 +339,13 @@ impl Cg {
     /// Returns `n` units of `r` on `slot` charged earlier by [`Cg::try_charge`].
     pub(crate) fn uncharge(&self, slot: u32, r: Resource, n: u64) {
         let rcu = rcu::read_lock();
-        self.walk_uncharge(slot, r, n, &rcu, None);
+        match self.pool(slot, &rcu) {
+            Some(p) => p.uncharge(r, n, usize::MAX),
+            // A charged cgroup always has a pool: pools outlive every charge.
+            None => {
+                kernel::warn_on!(true);
+            }
+        }
     }
 
     fn record_refusal(&self, over: &Cg, slot: u32, r: Resource) {
@@ -387,14 +419,6 @@ impl Cg {
         }
     }
 
-    /// Creates the pool of `slot` at every level. May sleep.
-    fn pools_ready(&self, slot: u32) -> Result {
-        for cg in self.levels() {
-            cg.pool_or_create(slot)?;
-        }
-        Ok(())
-    }
-
     /// Checks that this cgroup and every ancestor allow `prio` on `slot`; a refusal is counted
     /// in the events of this cgroup and its ancestors. May sleep.
     pub(crate) fn prio_check(&self, slot: u32, prio: Prio) -> Result {
@@ -402,14 +426,12 @@ impl Cg {
             return Ok(());
         }
         // The events need a pool at every level; without one the refusal still stands.
-        let _ = self.pools_ready(slot);
+        let _ = self.pool_or_create(slot);
         {
             let rcu = rcu::read_lock();
             if let Some(p) = self.pool(slot, &rcu) {
                 p.ev_local_denied[prio.event_index()].fetch_add(1, Relaxed);
-            }
-            for cg in self.levels() {
-                if let Some(p) = cg.pool(slot, &rcu) {
+                for p in p.chain() {
                     p.ev_denied[prio.event_index()].fetch_add(1, Relaxed);
                 }
             }
@@ -426,12 +448,11 @@ impl Cg {
     /// until [`Cg::prio_unuse`]. May sleep.
     pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
         self.prio_check(slot, prio)?;
-        self.pools_ready(slot)?;
+        self.pool_or_create(slot)?;
         let rcu = rcu::read_lock();
-        for cg in self.levels() {
-            if let Some(p) = cg.pool(slot, &rcu) {
-                p.prio_use[prio.use_index()].fetch_add(1, Relaxed);
-            }
+        let p = self.pool(slot, &rcu).ok_or(ENOMEM)?;
+        for p in p.chain() {
+            p.prio_use[prio.use_index()].fetch_add(1, Relaxed);
         }
         Ok(())
     }
@@ -439,11 +460,12 @@ impl Cg {
     /// Returns a use counted by [`Cg::prio_use`].
     pub(crate) fn prio_unuse(&self, slot: u32, prio: Prio) {
         let rcu = rcu::read_lock();
-        for cg in self.levels() {
-            let Some(p) = cg.pool(slot, &rcu) else {
-                kernel::warn_on!(true);
-                continue;
-            };
+        let Some(p) = self.pool(slot, &rcu) else {
+            // A counted use always has a pool: pools outlive every use.
+            kernel::warn_on!(true);
+            return;
+        };
+        for p in p.chain() {
             let c = &p.prio_use[prio.use_index()];
             if c.fetch_sub(1, Relaxed) == 0 {
                 c.fetch_add(1, Relaxed);
@@ -455,8 +477,9 @@ impl Cg {
     /// The SLs (`ib == true`) or UPs allowed on `slot`: the intersection over the hierarchy.
     pub(crate) fn allowed(&self, slot: u32, ib: bool) -> u32 {
         let rcu = rcu::read_lock();
-        self.levels()
-            .filter_map(|cg| cg.pool(slot, &rcu))
+        self.nearest_pool(slot, &rcu)
+            .into_iter()
+            .flat_map(Pool::chain)
             .fold(u32::MAX, |m, p| {
                 m & if ib {
                     p.sl.load(Relaxed)

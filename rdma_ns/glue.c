@@ -61,11 +61,9 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 		.user = sgid->user,
 		.port = attr->port_num,
 		.gid_index = attr->index,
-		.pid = task_tgid_vnr(current),
 		.dev_name = dev_name(&attr->device->dev),
 		.ndev_name = "",
 	};
-	char comm[TASK_COMM_LEN];
 	struct net *owner = sgid->net;
 	char ndev_name[IFNAMSIZ] = "";
 	struct net_device *ndev;
@@ -91,14 +89,19 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 	}
 	rcu_read_unlock();
 	f.ndev_name = ndev_name;
-	get_task_comm(comm, current);
-	f.comm = comm;
 	if (owner) {
 		f.owner_cookie = owner->net_cookie;
 		f.owner_inum = owner->ns.inum;
 	}
 
 	return rdma_ns_rs_check(owner ? net_state(owner) : NULL, &f);
+}
+
+/* For a log line only: the caller's comm and its pid in its pid namespace. */
+int rdma_ns_glue_caller(char *comm, size_t len)
+{
+	strscpy_pad(comm, current->comm, len);
+	return task_tgid_vnr(current);
 }
 
 static const struct rdma_ns_ops rdma_ns_ops = {

@@ -29,10 +29,8 @@ struct rdma_ns_facts {
 	bool user;
 	u32 port;
 	u32 gid_index;
-	int pid;		/* of the caller, in its pid namespace */
 	const char *dev_name;
 	const char *ndev_name;	/* "" if none */
-	const char *comm;	/* of the caller */
 };
 
 /* Implemented in rdma_ns.rs */
@@ -46,6 +44,7 @@ void rdma_ns_rs_show(void *state, struct seq_file *m);
 
 /* Called by the Rust side */
 bool rdma_ns_glue_ratelimit(void);
+int rdma_ns_glue_caller(char *comm, size_t len);
 int rdma_ns_glue_register(void);
 void rdma_ns_glue_unregister(void);
 

@@ -251,14 +251,13 @@ pub struct Facts {
     user: bool,
     port: u32,
     gid_index: u32,
-    pid: c_int,
     dev_name: *const c_char,
     ndev_name: *const c_char,
-    comm: *const c_char,
 }
 
 extern "C" {
     fn rdma_ns_glue_ratelimit() -> bool;
+    fn rdma_ns_glue_caller(comm: *mut c_char, len: usize) -> c_int;
     fn rdma_ns_glue_register() -> c_int;
     fn rdma_ns_glue_unregister();
 }
@@ -300,13 +299,17 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
     // SAFETY: No requirements.
     if unsafe { rdma_ns_glue_ratelimit() } {
         // SAFETY: The strings are valid by the safety requirements.
-        let (dev, ndev, comm) = unsafe {
+        let (dev, ndev) = unsafe {
             (
                 CStr::from_char_ptr(f.dev_name),
                 CStr::from_char_ptr(f.ndev_name),
-                CStr::from_char_ptr(f.comm),
             )
         };
+        // The caller is looked up only for the log line, off the allowed path.
+        let mut buf = [0u8; 16];
+        // SAFETY: `buf` is writable for its length; the glue NUL-terminates within it.
+        let pid = unsafe { rdma_ns_glue_caller(buf.as_mut_ptr().cast(), buf.len()) };
+        let comm = CStr::from_bytes_until_nul(&buf).unwrap_or(c"?");
         let obj = OBJ_NAMES.get(f.obj as usize).copied().unwrap_or("object");
         let what = if verdict == Verdict::Deny {
             "refused"
@@ -323,7 +326,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
             f.gid_inum,
             obj,
             f.owner_inum,
-            f.pid,
+            pid,
             comm,
         );
     }

@@ -8,6 +8,7 @@
 # prints both and the ratios.  Results also go to .bench/.
 #
 # usage: bench.sh [iterations]
+#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark (a quicker run).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +29,7 @@ done
 for flavor in bench upstream; do
 	echo "  VM      $flavor: run-bench.sh ($ITERS iterations per thread)"
 	"$REPO/scripts/vm.sh" -f "$flavor" \
-		"tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
+		"RDMAISO_BENCH_PARTS=${RDMAISO_BENCH_PARTS:-all} tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
 		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$flavor.txt" || true
 	[ -s "$OUTDIR/$flavor.txt" ] || { echo "error: no result from the $flavor kernel" >&2; exit 1; }
 done

@@ -35,6 +35,8 @@ args=(--run "$OUT" $accel --force-9p --user root --cpus 2 --memory "${RDMAISO_VM
       --append "panic_on_oops=1 kunit.stats_enabled=1 ${RDMAISO_VM_APPEND:-}")
 # RDMAISO_VM_VERBOSE=1: also print the kernel console (boot messages, panics).
 [ "${RDMAISO_VM_VERBOSE:-0}" = 1 ] && args+=(--verbose)
+# RDMAISO_VM_QEMU_OPTS: extra QEMU options (scripts/bench.sh: -icount).
+[ -n "${RDMAISO_VM_QEMU_OPTS:-}" ] && args+=(--qemu-opts "$RDMAISO_VM_QEMU_OPTS")
 
 export PATH="$CACHE/venv/bin:$PATH"
 if [ $# -eq 0 ]; then

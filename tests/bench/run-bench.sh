@@ -9,6 +9,7 @@
 #   verbs-ns <type> <ns per create+destroy>   (with rdma_ns loaded)
 #
 # usage: run-bench.sh <rdmacg_bench.ko> [iterations]
+#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark.
 set -eu
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=$1
@@ -72,6 +73,8 @@ for depth in 1 4; do
 		done
 	done
 done
+
+[ "${RDMAISO_BENCH_PARTS:-all}" = cg ] && exit 0
 
 # End to end over libibverbs on rxe, from a cgroup with limits set.  qprtr
 # takes a QP to RTR towards its own IPv4 RoCE v2 GID (address resolution is
