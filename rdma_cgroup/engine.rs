@@ -273,39 +273,34 @@ impl Cg {
     }
 
     /// The pool of `slot`, if it exists.
-    pub(crate) fn pool<'a>(&'a self, slot: u32, rcu: &'a rcu::Guard) -> Option<&'a Pool> {
+    pub(crate) fn pool(&self, slot: u32) -> Option<&Pool> {
         // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, so a pool
-        // borrowed for `'a` (no longer than `&'a self`) stays valid.
-        unsafe { self.pools.load_rcu(slot as usize, rcu) }
+        // borrowed no longer than `&self` stays valid.
+        unsafe { self.pools.load_unlocked(slot as usize) }
     }
 
     /// The pool of `slot` of this cgroup or, if it has none, of its nearest ancestor that has
     /// one. Every ancestor of a cgroup with a pool has one too.
-    fn nearest_pool<'a>(&'a self, slot: u32, rcu: &'a rcu::Guard) -> Option<&'a Pool> {
-        self.levels().find_map(|cg| cg.pool(slot, rcu))
+    fn nearest_pool(&self, slot: u32) -> Option<&Pool> {
+        self.levels().find_map(|cg| cg.pool(slot))
     }
 
     /// Creates the pool of `slot` here and at every ancestor that lacks one, top down so that
     /// each new pool can link to its parent's. May sleep.
     pub(crate) fn pool_or_create(&self, slot: u32) -> Result<(), Error> {
         loop {
-            let rcu = rcu::read_lock();
             // The highest level without a pool below one that has it (or below the top).
             let Some(missing) = self
                 .levels()
-                .take_while(|cg| cg.pool(slot, &rcu).is_none())
+                .take_while(|cg| cg.pool(slot).is_none())
                 .last()
             else {
                 return Ok(());
             };
-            let parent = missing
-                .parent()
-                .and_then(|p| p.pool(slot, &rcu))
-                .map_or(ptr::null(), ptr::from_ref);
-            drop(rcu);
-            // SAFETY: `parent` is null or the pool of `missing`'s parent cgroup, which outlives
+            let parent = missing.parent().and_then(|p| p.pool(slot));
+            // SAFETY: `parent` is `None` or the pool of `missing`'s parent cgroup, which outlives
             // `missing` and so its pools; pools are never freed before their cgroup.
-            let pool = unsafe { Pool::new(parent.as_ref()) };
+            let pool = unsafe { Pool::new(parent) };
             let new = KBox::new(pool, GFP_KERNEL)?;
             match missing.pools.lock().insert(slot as usize, new, GFP_KERNEL) {
                 // Another charger may have created it meanwhile: use theirs.
@@ -319,11 +314,7 @@ impl Cg {
     /// Charges `n` units of `r` on `slot` to this cgroup and every ancestor, or nothing.
     pub(crate) fn try_charge(&self, slot: u32, r: Resource, n: u64) -> Result<(), Refused<'_>> {
         loop {
-            let walk = {
-                let rcu = rcu::read_lock();
-                self.pool(slot, &rcu).map(|p| p.charge(r, n))
-            };
-            match walk {
+            match self.pool(slot).map(|p| p.charge(r, n)) {
                 Some(Ok(())) => return Ok(()),
                 None => self.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
                 Some(Err(depth)) => {
@@ -338,8 +329,7 @@ impl Cg {
 
     /// Returns `n` units of `r` on `slot` charged earlier by [`Cg::try_charge`].
     pub(crate) fn uncharge(&self, slot: u32, r: Resource, n: u64) {
-        let rcu = rcu::read_lock();
-        match self.pool(slot, &rcu) {
+        match self.pool(slot) {
             Some(p) => p.uncharge(r, n, usize::MAX),
             // A charged cgroup always has a pool: pools outlive every charge.
             None => {
@@ -348,24 +338,19 @@ impl Cg {
         }
     }
 
+    /// Counts a refused charge: `over`, at its limit, is this cgroup or an ancestor, and both
+    /// have their pools (and so do all their ancestors).
     fn record_refusal(&self, over: &Cg, slot: u32, r: Resource) {
-        {
-            let rcu = rcu::read_lock();
-            if let Some(p) = self.pool(slot, &rcu) {
-                p.get(r).ev_local_fail.fetch_add(1, Relaxed);
+        if let Some(p) = self.pool(slot) {
+            p.get(r).ev_local_fail.fetch_add(1, Relaxed);
+            for p in p.chain() {
+                p.get(r).ev_fail.fetch_add(1, Relaxed);
             }
-            if let Some(p) = over.pool(slot, &rcu) {
-                p.get(r).ev_local_max.fetch_add(1, Relaxed);
-            }
-            for cg in over.levels() {
-                if let Some(p) = cg.pool(slot, &rcu) {
-                    p.get(r).ev_max.fetch_add(1, Relaxed);
-                }
-            }
-            for cg in self.levels() {
-                if let Some(p) = cg.pool(slot, &rcu) {
-                    p.get(r).ev_fail.fetch_add(1, Relaxed);
-                }
+        }
+        if let Some(p) = over.pool(slot) {
+            p.get(r).ev_local_max.fetch_add(1, Relaxed);
+            for p in p.chain() {
+                p.get(r).ev_max.fetch_add(1, Relaxed);
             }
         }
         for cg in self.levels() {
@@ -385,8 +370,7 @@ impl Cg {
         up: Option<u8>,
     ) -> Result {
         self.pool_or_create(slot)?;
-        let rcu = rcu::read_lock();
-        let p = self.pool(slot, &rcu).ok_or(ENOMEM)?;
+        let p = self.pool(slot).ok_or(ENOMEM)?;
         for (c, l) in p.res.iter().zip(limits) {
             if let Some(v) = l {
                 c.max.store(*v, Relaxed);
@@ -427,13 +411,10 @@ impl Cg {
         }
         // The events need a pool at every level; without one the refusal still stands.
         let _ = self.pool_or_create(slot);
-        {
-            let rcu = rcu::read_lock();
-            if let Some(p) = self.pool(slot, &rcu) {
-                p.ev_local_denied[prio.event_index()].fetch_add(1, Relaxed);
-                for p in p.chain() {
-                    p.ev_denied[prio.event_index()].fetch_add(1, Relaxed);
-                }
+        if let Some(p) = self.pool(slot) {
+            p.ev_local_denied[prio.event_index()].fetch_add(1, Relaxed);
+            for p in p.chain() {
+                p.ev_denied[prio.event_index()].fetch_add(1, Relaxed);
             }
         }
         for cg in self.levels() {
@@ -449,8 +430,7 @@ impl Cg {
     pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
         self.prio_check(slot, prio)?;
         self.pool_or_create(slot)?;
-        let rcu = rcu::read_lock();
-        let p = self.pool(slot, &rcu).ok_or(ENOMEM)?;
+        let p = self.pool(slot).ok_or(ENOMEM)?;
         for p in p.chain() {
             p.prio_use[prio.use_index()].fetch_add(1, Relaxed);
         }
@@ -459,8 +439,7 @@ impl Cg {
 
     /// Returns a use counted by [`Cg::prio_use`].
     pub(crate) fn prio_unuse(&self, slot: u32, prio: Prio) {
-        let rcu = rcu::read_lock();
-        let Some(p) = self.pool(slot, &rcu) else {
+        let Some(p) = self.pool(slot) else {
             // A counted use always has a pool: pools outlive every use.
             kernel::warn_on!(true);
             return;
@@ -476,8 +455,7 @@ impl Cg {
 
     /// The SLs (`ib == true`) or UPs allowed on `slot`: the intersection over the hierarchy.
     pub(crate) fn allowed(&self, slot: u32, ib: bool) -> u32 {
-        let rcu = rcu::read_lock();
-        self.nearest_pool(slot, &rcu)
+        self.nearest_pool(slot)
             .into_iter()
             .flat_map(Pool::chain)
             .fold(u32::MAX, |m, p| {
@@ -525,14 +503,12 @@ mod tests {
     }
 
     fn usage(c: &Cg, slot: u32, r: Resource) -> u64 {
-        let rcu = rcu::read_lock();
-        c.pool(slot, &rcu)
+        c.pool(slot)
             .map_or(0, |p| p.get(r).usage.load(Relaxed))
     }
 
     fn counter(c: &Cg, slot: u32, r: Resource, f: fn(&Counter) -> &Atomic<u64>) -> u64 {
-        let rcu = rcu::read_lock();
-        c.pool(slot, &rcu).map_or(0, |p| f(p.get(r)).load(Relaxed))
+        c.pool(slot).map_or(0, |p| f(p.get(r)).load(Relaxed))
     }
 
     fn limits(r: Resource, v: u64) -> [Option<u64>; NR_RESOURCES] {
@@ -640,8 +616,7 @@ mod tests {
     }
 
     fn denied(c: &Cg, slot: u32, i: usize, local: bool) -> u64 {
-        let rcu = rcu::read_lock();
-        c.pool(slot, &rcu).map_or(0, |p| {
+        c.pool(slot).map_or(0, |p| {
             if local {
                 p.ev_local_denied[i].load(Relaxed)
             } else {
@@ -664,8 +639,7 @@ mod tests {
         leaf.prio_use(1, Prio::Up(3))?;
         leaf.prio_use(1, Prio::Sl(0))?;
         let in_use = |c: &Cg, ib| {
-            let rcu = rcu::read_lock();
-            c.pool(1, &rcu).map_or(0, |p| p.in_use(ib))
+            c.pool(1).map_or(0, |p| p.in_use(ib))
         };
         assert_eq!(
             (in_use(&leaf, false), in_use(&top, false)),

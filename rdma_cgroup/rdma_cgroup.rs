@@ -367,7 +367,6 @@ fn write_set(m: &SeqFile, key: &str, mask: u32, bits: u32, all_is_max: bool) {
 
 fn show(cg: &Cg, m: &SeqFile, what: Show) {
     let slots = DEVICES.lock();
-    let rcu = kernel::sync::rcu::read_lock();
     for (slot, s) in slots.iter().enumerate() {
         let Some((name, index)) = s.key() else {
             continue;
@@ -382,7 +381,7 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
         if !unique {
             seq_print!(m, " index={}", index);
         }
-        let pool = cg.pool(slot as u32, &rcu);
+        let pool = cg.pool(slot as u32);
         for r in Resource::ALL {
             let c = pool.map(|p| p.get(r));
             let get = |f: fn(&engine::Counter) -> u64, default: u64| c.map_or(default, f);

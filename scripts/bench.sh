@@ -8,8 +8,11 @@
 # prints both and the ratios.  Results also go to .bench/.
 #
 # usage: bench.sh [iterations]
-#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark (a quicker run).
+#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark (a quicker run);
+#   RDMAISO_BENCH_PARTS=nsov: only the instruction-clocked rdma_ns overhead
+#   (RDMAISO_NSOV_ROUNDS rounds, 16).
 set -euo pipefail
+PARTS=${RDMAISO_BENCH_PARTS:-all}
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
@@ -26,16 +29,19 @@ for flavor in bench upstream; do
 	cp "$REPO/tests/bench/Kbuild" "$REPO/tests/bench/rdmacg_bench.c" "$mod/"
 	make -s -C "$CACHE/build-$flavor" LLVM=-19 M="$mod" modules
 done
+[ "$PARTS" = nsov ] && : >"$OUTDIR/table.txt"
 for flavor in bench upstream; do
+	[ "$PARTS" = nsov ] && break
 	echo "  VM      $flavor: run-bench.sh ($ITERS iterations per thread)"
 	"$REPO/scripts/vm.sh" -f "$flavor" \
-		"RDMAISO_BENCH_PARTS=${RDMAISO_BENCH_PARTS:-all} tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
+		"RDMAISO_BENCH_PARTS=$PARTS tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
 		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$flavor.txt" || true
 	[ -s "$OUTDIR/$flavor.txt" ] || { echo "error: no result from the $flavor kernel" >&2; exit 1; }
 done
 
 # The table: throughput ratio ours/upstream for the microbenchmark (higher is
 # better for us), time ratio for the verbs loop (lower is better for us).
+if [ "$PARTS" != nsov ]; then
 awk '
 FNR == 1 { f++ }
 $1 == "cg" { k = $2 " " $3 " " $4; ns[f, k] = $5; mops[f, k] = $6; if (f == 1) keys[++n] = k }
@@ -71,3 +77,38 @@ END {
 	for (i = 1; i <= c; i++)
 		printf "%-12s %12s %12s %12s %14.3f\n", ck[i], cu[2, ck[i]], cu[1, ck[i]], cm[ck[i]], cm[ck[i]] / cu[2, ck[i]]
 }' "$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee "$OUTDIR/table.txt"
+fi
+
+# rdma_ns overhead, instruction-clocked: under QEMU's -icount the guest clock
+# advances with the instructions executed (shift=0: 1 ns each, single-threaded
+# TCG), so neither host load nor the other vCPU's emulation enters it.  Each
+# round runs the same loop with rdma_ns unloaded and loaded (ABBA order); the
+# overhead is the median of the per-round ratios, with the middle half of them
+# as its spread.
+[ "$PARTS" = cg ] && exit 0
+rounds=${RDMAISO_NSOV_ROUNDS:-16}
+echo "  VM      bench (QEMU -icount): rdma_ns overhead, $rounds rounds"
+RDMAISO_VM_QEMU_OPTS="-icount shift=0,sleep=off" "$REPO/scripts/vm.sh" -f bench \
+	"RDMAISO_BENCH_PARTS=verbs VERBS_ROUNDS=$rounds tests/bench/run-bench.sh $CACHE/bench-mod-bench/rdmacg_bench.ko" \
+	</dev/null | tr -d '\r' | grep -E '^verbs(-ns)? ' >"$OUTDIR/icount.txt" || true
+[ -s "$OUTDIR/icount.txt" ] || { echo "error: no result from the -icount run" >&2; exit 1; }
+{
+	echo
+	echo "rdma_ns overhead, instruction-clocked (QEMU -icount): loaded/unloaded per round, $rounds rounds"
+	echo "(unloaded, loaded: the median round, in instruction-clock ns per create+destroy)"
+	printf "%-6s %12s %12s %10s %18s\n" type unloaded loaded overhead "middle half"
+	for t in $(awk '$1 == "verbs" && !s[$2]++ { print $2 }' "$OUTDIR/icount.txt"); do
+		awk -v t="$t" '
+			$1 == "verbs" && $2 == t { u[++nu] = $3 }
+			$1 == "verbs-ns" && $2 == t { l[++nl] = $3 }
+			END { for (i = 1; i <= nu && i <= nl; i++) print l[i] / u[i], u[i], l[i] }' \
+			"$OUTDIR/icount.txt" | sort -n |
+		awk -v t="$t" '
+			{ r[NR] = $1; u[NR] = $2; l[NR] = $3 }
+			END {
+				m = int((NR + 1) / 2); q1 = int((NR + 3) / 4); q3 = NR + 1 - q1
+				printf "%-6s %12s %12s %9.1f%% %7.1f%% .. %5.1f%%\n", t, u[m], l[m],
+					(r[m] - 1) * 100, (r[q1] - 1) * 100, (r[q3] - 1) * 100
+			}'
+	done
+} | tee -a "$OUTDIR/table.txt"

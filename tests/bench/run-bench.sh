@@ -7,10 +7,14 @@
 #   cg <threads> <depth> <devices> <ns per op per thread> <Mops/s total>
 #   verbs <type> <ns per create+destroy>
 #   verbs-ns <type> <ns per create+destroy>   (with rdma_ns loaded)
+#   cmps-upstream|cmps-module <phase> <ns per ID>   (run-cm-bench.sh)
 #
 # usage: run-bench.sh <rdmacg_bench.ko> [iterations]
-#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark.
+#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark;
+#   RDMAISO_BENCH_PARTS=verbs: only the verbs loop, VERBS_ROUNDS (5) rounds of
+#   unloaded/loaded (for the instruction-clocked run of scripts/bench.sh).
 set -eu
+PARTS=${RDMAISO_BENCH_PARTS:-all}
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=$1
 ITERS=${2:-200000}
@@ -44,67 +48,87 @@ print(ns)
 PY
 }
 
-# Warm up: create the pools of every device in every level.
-for cg in $CG/b1 $CG/b4/l2/l3/l4; do
-	worker $cg 64 > /dev/null
-done
+bench_cg() {
+	# Warm up: create the pools of every device in every level.
+	for cg in $CG/b1 $CG/b4/l2/l3/l4; do
+		worker $cg 64 > /dev/null
+	done
 
-for depth in 1 4; do
-	cg=$CG/b1
-	[ $depth = 4 ] && cg=$CG/b4/l2/l3/l4
-	for devs in 1 64; do
-		for threads in 1 2; do
-			best=
-			for _ in 1 2 3; do	# best of three
-				outs=()
-				for t in $(seq "$threads"); do
-					worker $cg $devs > /tmp/bench.$t &
+	for depth in 1 4; do
+		cg=$CG/b1
+		[ $depth = 4 ] && cg=$CG/b4/l2/l3/l4
+		for devs in 1 64; do
+			for threads in 1 2; do
+				best=
+				for _ in 1 2 3; do	# best of three
+					outs=()
+					for t in $(seq "$threads"); do
+						worker $cg $devs > /tmp/bench.$t &
+					done
+					wait
+					for t in $(seq "$threads"); do outs+=("$(cat /tmp/bench.$t)"); done
+					# throughput of the threads together, Mops/s
+					mops=$(printf '%s\n' "${outs[@]}" | awk '{ s += 1000 / $1 } END { printf "%.3f", s }')
+					ns=$(printf '%s\n' "${outs[@]}" | awk '{ s += $1 } END { printf "%.1f", s / NR }')
+					if [ -z "$best" ] || awk "BEGIN { exit !($mops > ${best#* }) }"; then
+						best="$ns $mops"
+					fi
 				done
-				wait
-				for t in $(seq "$threads"); do outs+=("$(cat /tmp/bench.$t)"); done
-				# throughput of the threads together, Mops/s
-				mops=$(printf '%s\n' "${outs[@]}" | awk '{ s += 1000 / $1 } END { printf "%.3f", s }')
-				ns=$(printf '%s\n' "${outs[@]}" | awk '{ s += $1 } END { printf "%.1f", s / NR }')
-				if [ -z "$best" ] || awk "BEGIN { exit !($mops > ${best#* }) }"; then
-					best="$ns $mops"
-				fi
+				echo "cg $threads $depth $devs $best"
 			done
-			echo "cg $threads $depth $devs $best"
 		done
 	done
-done
-
-[ "${RDMAISO_BENCH_PARTS:-all}" = cg ] && exit 0
-
-# End to end over libibverbs on rxe, from a cgroup with limits set.  qprtr
-# takes a QP to RTR towards its own IPv4 RoCE v2 GID (address resolution is
-# local), the path rdma_ns checks.
-ip link add bn0 type veth peer name bn1
-ip link set bn0 up && ip link set bn1 up && ip addr add 10.99.0.1/24 dev bn0
-modprobe rdma_rxe
-rdma link add rxe_bn type rxe netdev bn0
-gid=
-for _ in $(seq 100); do
-	gid=$(grep -l ':ffff:0a63:0001$' /sys/class/infiniband/rxe_bn/ports/1/gids/* 2>/dev/null |
-	      head -n 1)
-	[ -n "$gid" ] && break
-	sleep 0.2
-done
-gid=${gid##*/}
-echo "rxe_bn hca_handle=100 hca_object=100000" > $CG/b1/rdma.max
-loop() {
-	sh -c "echo \$\$ > $CG/b1/cgroup.procs && exec $DIR/build/verbs_loop rxe_bn ${VERBS_ITERS:-2000} ${gid:-0}"
 }
-# Unloaded and loaded alternately, twice each (bench.sh keeps the best of
-# each): the cost of rdma_ns's tagging and checking, without a first-run bias.
-for _ in 1 2; do
-	loop | sed 's/^/verbs /'
-	# rdma_ns exists on our kernel only.
-	if modprobe rdma_ns 2>/dev/null; then
-		loop | sed 's/^/verbs-ns /'
-		rmmod rdma_ns
-	fi
-done
+
+# bench_verbs <rounds>
+bench_verbs() {
+	# End to end over libibverbs on rxe, from a cgroup with limits set.  qprtr
+	# takes a QP to RTR towards its own IPv4 RoCE v2 GID (address resolution is
+	# local), the path rdma_ns checks.
+	ip link add bn0 type veth peer name bn1
+	ip link set bn0 up && ip link set bn1 up && ip addr add 10.99.0.1/24 dev bn0
+	modprobe rdma_rxe
+	rdma link add rxe_bn type rxe netdev bn0
+	gid=
+	for _ in $(seq 100); do
+		gid=$(grep -l ':ffff:0a63:0001$' /sys/class/infiniband/rxe_bn/ports/1/gids/* 2>/dev/null |
+		      head -n 1)
+		[ -n "$gid" ] && break
+		sleep 0.2
+	done
+	gid=${gid##*/}
+	echo "rxe_bn hca_handle=100 hca_object=100000" > $CG/b1/rdma.max
+	# Each loop starts after a pause, so that the teardown of the previous
+	# process (deferred frees, RCU callbacks) is not timed with it.
+	loop() {
+		sleep 1
+		sh -c "echo \$\$ > $CG/b1/cgroup.procs && exec $DIR/build/verbs_loop rxe_bn ${VERBS_ITERS:-2000} ${gid:-0}"
+	}
+	# Unloaded and loaded alternately, in ABBA order (bench.sh keeps the best
+	# of each, or the median of the per-round ratios): the cost of rdma_ns's
+	# tagging and checking, without a first-run or drift bias.  rdma_ns
+	# exists on our kernel only.
+	local r
+	for r in $(seq "$1"); do
+		[ $((r % 2)) = 1 ] && loop | sed 's/^/verbs /'
+		if modprobe rdma_ns 2>/dev/null; then
+			loop | sed 's/^/verbs-ns /'
+			rmmod rdma_ns
+		fi
+		[ $((r % 2)) = 0 ] && loop | sed 's/^/verbs /'
+	done
+	return 0
+}
+
+case $PARTS in
+cg) bench_cg ;;
+verbs) bench_verbs "${VERBS_ROUNDS:-5}" ;;
+*)
+	bench_cg
+	bench_verbs 2
+	;;
+esac
+[ "$PARTS" = all ] || exit 0
 # rdma_cm port spaces, 100 namespaces x 100 IDs: rdma_cm's own (both kernels)
 # and, where the module exists, cm_portspace's.
 "$DIR/run-cm-bench.sh" 100 100

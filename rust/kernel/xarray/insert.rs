@@ -243,6 +243,24 @@ impl<T: ForeignOwnable> super::XArray<T> {
         Some(unsafe { T::borrow(ptr.as_ptr()) })
     }
 
+    /// Loads the entry at `index` without taking the lock or holding an RCU guard: `xa_load`
+    /// holds the RCU read lock for the lookup itself, and the caller keeps the entry alive.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure that no entry is removed from the array (and so possibly freed)
+    /// while the returned borrow (no longer than `&self`) is alive, for example because entries
+    /// are only ever removed when the array itself is dropped.
+    pub unsafe fn load_unlocked(&self, index: usize) -> Option<T::Borrowed<'_>> {
+        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_load` takes the RCU
+        // read lock itself.
+        let ptr = unsafe { bindings::xa_load(self.xa.get(), index) };
+        let ptr = core::ptr::NonNull::new(ptr)?;
+        // SAFETY: `ptr` came from `T::into_foreign` (type invariant) and, by the caller's
+        // guarantee, is not freed while the borrow of `self` lasts.
+        Some(unsafe { T::borrow(ptr.as_ptr()) })
+    }
+
     /// Finds the first entry at an index `>= start`, without taking the lock, under RCU.
     ///
     /// # Safety
