@@ -10,7 +10,9 @@
 # usage: bench.sh [iterations]
 #   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark (a quicker run);
 #   RDMAISO_BENCH_PARTS=nsov: only the instruction-clocked rdma_ns overhead
-#   (RDMAISO_NSOV_ROUNDS rounds, 16).
+#   (RDMAISO_NSOV_ROUNDS rounds, 16);
+#   RDMAISO_BENCH_INLINE=1: also the microbenchmark on kernels built with
+#   clang 22 and CONFIG_RUST_INLINE_HELPERS (two more kernel builds).
 set -euo pipefail
 PARTS=${RDMAISO_BENCH_PARTS:-all}
 
@@ -21,52 +23,75 @@ OUTDIR="$REPO/.bench"
 mkdir -p "$OUTDIR"
 
 make -s -C "$REPO/tests/bench"
-for flavor in bench upstream; do
-	"$REPO/scripts/kbuild.sh" "$flavor"
-	mod="$CACHE/bench-mod-$flavor"
+
+# build_flavor <flavor> <LLVM suffix>: the kernel and the benchmark module.
+build_flavor() {
+	local mod="$CACHE/bench-mod-$1"
+
+	"$REPO/scripts/kbuild.sh" "$1"
 	rm -rf "$mod"
 	mkdir -p "$mod"
 	cp "$REPO/tests/bench/Kbuild" "$REPO/tests/bench/rdmacg_bench.c" "$mod/"
-	make -s -C "$CACHE/build-$flavor" LLVM=-19 M="$mod" modules
-done
-[ "$PARTS" = nsov ] && : >"$OUTDIR/table.txt"
-for flavor in bench upstream; do
-	[ "$PARTS" = nsov ] && break
-	echo "  VM      $flavor: run-bench.sh ($ITERS iterations per thread)"
-	"$REPO/scripts/vm.sh" -f "$flavor" \
-		"RDMAISO_BENCH_PARTS=$PARTS tests/bench/run-bench.sh $CACHE/bench-mod-$flavor/rdmacg_bench.ko $ITERS" \
-		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$flavor.txt" || true
-	[ -s "$OUTDIR/$flavor.txt" ] || { echo "error: no result from the $flavor kernel" >&2; exit 1; }
-done
+	make -s -C "$CACHE/build-$1" LLVM="$2" M="$mod" modules
+}
 
-# The table: throughput ratio ours/upstream for the microbenchmark (higher is
-# better for us), time ratio for the verbs loop (lower is better for us).
+# run_flavor <flavor> <parts>: boots it and keeps the result lines.
+run_flavor() {
+	echo "  VM      $1: run-bench.sh ($ITERS iterations per thread)"
+	"$REPO/scripts/vm.sh" -f "$1" \
+		"RDMAISO_BENCH_PARTS=$2 tests/bench/run-bench.sh $CACHE/bench-mod-$1/rdmacg_bench.ko $ITERS" \
+		</dev/null | tr -d '\r' | grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$1.txt" || true
+	[ -s "$OUTDIR/$1.txt" ] || { echo "error: no result from the $1 kernel" >&2; exit 1; }
+}
+
+# cg_table <title> <ours.txt> <upstream.txt>: throughput ratio ours/upstream
+# of the microbenchmark (higher is better for us).
+cg_table() {
+	awk -v title="$1" '
+	FNR == 1 { f++ }
+	$1 == "cg" { k = $2 " " $3 " " $4; ns[f, k] = $5; mops[f, k] = $6; if (f == 1) keys[++n] = k }
+	END {
+		print title
+		printf "%-8s %-6s %-8s %14s %14s %14s %14s %8s\n", "threads", "depth", "devices",
+			"ours ns/op", "upstream ns/op", "ours Mops/s", "upstr. Mops/s", "ratio"
+		for (i = 1; i <= n; i++) {
+			split(keys[i], p, " ")
+			printf "%-8s %-6s %-8s %14s %14s %14s %14s %7.2fx\n", p[1], p[2], p[3],
+				ns[1, keys[i]], ns[2, keys[i]], mops[1, keys[i]], mops[2, keys[i]],
+				mops[1, keys[i]] / mops[2, keys[i]]
+		}
+	}' "$2" "$3"
+}
+
+for flavor in bench upstream; do
+	build_flavor $flavor -19
+done
+: >"$OUTDIR/table.txt"
 if [ "$PARTS" != nsov ]; then
+	run_flavor bench "$PARTS"
+	run_flavor upstream "$PARTS"
+	cg_table "rdma cgroup charge+uncharge (in-kernel, C API), best of 3" \
+		"$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee -a "$OUTDIR/table.txt"
+fi
+
+# The verbs loop (time ratio ours/upstream: lower is better for us) and the
+# rdma_cm port spaces.
+if [ "$PARTS" = all ]; then
 awk '
 FNR == 1 { f++ }
-$1 == "cg" { k = $2 " " $3 " " $4; ns[f, k] = $5; mops[f, k] = $6; if (f == 1) keys[++n] = k }
 $1 == "verbs" && !((f, $2) in v) && f == 1 { vk[++m] = $2 }
 $1 == "verbs" && (!((f, $2) in v) || $3 < v[f, $2]) { v[f, $2] = $3 }
 $1 == "verbs-ns" && f == 1 && (!($2 in vns) || $3 < vns[$2]) { vns[$2] = $3 }
 $1 == "cmps-upstream" { cu[f, $2] = $3; if (f == 1) ck[++c] = $2 }
 $1 == "cmps-module" && f == 1 { cm[$2] = $3 }
 END {
-	print "rdma cgroup charge+uncharge (in-kernel, C API), best of 3"
-	printf "%-8s %-6s %-8s %14s %14s %14s %14s %8s\n", "threads", "depth", "devices",
-		"ours ns/op", "upstream ns/op", "ours Mops/s", "upstr. Mops/s", "ratio"
-	for (i = 1; i <= n; i++) {
-		split(keys[i], p, " ")
-		printf "%-8s %-6s %-8s %14s %14s %14s %14s %7.2fx\n", p[1], p[2], p[3],
-			ns[1, keys[i]], ns[2, keys[i]], mops[1, keys[i]], mops[2, keys[i]],
-			mops[1, keys[i]] / mops[2, keys[i]]
-	}
 	print ""
 	print "verbs create+destroy over libibverbs on rxe (ns per pair, best of 2)"
 	printf "%-6s %12s %12s %10s\n", "type", "ours", "upstream", "ours/upstr"
 	for (i = 1; i <= m; i++)
 		printf "%-6s %12s %12s %10.3f\n", vk[i], v[1, vk[i]], v[2, vk[i]], v[1, vk[i]] / v[2, vk[i]]
 	print ""
-	print "rdma_ns overhead on our kernel: the same loop, module unloaded vs loaded"
+	print "rdma_ns overhead on our kernel, wall clock: the same loop, module unloaded vs loaded (best of 2)"
 	printf "%-6s %12s %12s %10s\n", "type", "unloaded", "loaded", "overhead"
 	for (i = 1; i <= m; i++)
 		if (vk[i] in vns)
@@ -76,7 +101,23 @@ END {
 	printf "%-12s %12s %12s %12s %14s\n", "phase", "upstream", "ours, no mod", "cm_portspace", "cm_ps/upstream"
 	for (i = 1; i <= c; i++)
 		printf "%-12s %12s %12s %12s %14.3f\n", ck[i], cu[2, ck[i]], cu[1, ck[i]], cm[ck[i]], cm[ck[i]] / cu[2, ck[i]]
-}' "$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee "$OUTDIR/table.txt"
+}' "$OUTDIR/bench.txt" "$OUTDIR/upstream.txt" | tee -a "$OUTDIR/table.txt"
+fi
+
+# The microbenchmark again with the C helpers (atomics, RCU) inlined into Rust
+# code (CONFIG_RUST_INLINE_HELPERS), both kernels built with clang 22, the
+# LLVM of rustc: two more kernels, so only when asked (RDMAISO_BENCH_INLINE=1,
+# clang-22 installed).
+if [ "${RDMAISO_BENCH_INLINE:-0}" = 1 ] && [ "$PARTS" != nsov ]; then
+	for flavor in bench-inline upstream-inline; do
+		build_flavor $flavor -22
+		run_flavor $flavor cg
+	done
+	{
+		echo
+		cg_table "the same with CONFIG_RUST_INLINE_HELPERS (both kernels: clang 22)" \
+			"$OUTDIR/bench-inline.txt" "$OUTDIR/upstream-inline.txt"
+	} | tee -a "$OUTDIR/table.txt"
 fi
 
 # rdma_ns overhead, instruction-clocked: under QEMU's -icount the guest clock
@@ -97,7 +138,7 @@ RDMAISO_VM_QEMU_OPTS="-icount shift=0,sleep=off" "$REPO/scripts/vm.sh" -f bench 
 	echo "rdma_ns overhead, instruction-clocked (QEMU -icount): loaded/unloaded per round, $rounds rounds"
 	echo "(unloaded, loaded: the median round, in instruction-clock ns per create+destroy)"
 	printf "%-6s %12s %12s %10s %18s\n" type unloaded loaded overhead "middle half"
-	for t in $(awk '$1 == "verbs" && !s[$2]++ { print $2 }' "$OUTDIR/icount.txt"); do
+	awk '$1 == "verbs" && !s[$2]++ { print $2 }' "$OUTDIR/icount.txt" | while read -r t; do
 		awk -v t="$t" '
 			$1 == "verbs" && $2 == t { u[++nu] = $3 }
 			$1 == "verbs-ns" && $2 == t { l[++nl] = $3 }

@@ -3,7 +3,7 @@
 #
 # Build the kernel and the project's modules in the cached tree.
 #
-# usage: kbuild.sh {test|bench|upstream} [make targets...]
+# usage: kbuild.sh {test|bench|upstream|bench-inline|upstream-inline} [make targets...]
 #
 # The source tree lives in $RDMAISO_CACHE/tree (a copy of the pristine
 # linux-source-7.3 with the project laid on top by overlay.sh; the bench
@@ -16,7 +16,7 @@
 # compare the bench kernel with.
 set -euo pipefail
 
-FLAVOR=${1:?"usage: kbuild.sh test|bench|upstream [targets]"}
+FLAVOR=${1:?"usage: kbuild.sh test|bench|upstream|bench-inline|upstream-inline [targets]"}
 shift
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
@@ -26,6 +26,17 @@ OUT="$CACHE/build-$FLAVOR"
 JOBS=${JOBS:-$(nproc)}
 export PATH="$HOME/.cargo/bin:$PATH"
 LLVM_SUFFIX=-19
+# The -inline flavors: bench and upstream built with clang 22, the LLVM of
+# rustc, so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers (atomics,
+# RCU) into Rust code (configs/inline.config).  Optional: scripts/bench.sh
+# runs them only if clang-22 is installed.
+INLINE=
+case $FLAVOR in
+*-inline)
+	INLINE=1
+	LLVM_SUFFIX=-22
+	;;
+esac
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -34,9 +45,9 @@ need() {
 	command -v "$1" >/dev/null 2>&1 ||
 		die "'$1' is missing. Run scripts/setup.sh (it installs $2)."
 }
-need clang$LLVM_SUFFIX "the Debian package clang-19"
-need ld.lld$LLVM_SUFFIX "the Debian package lld-19"
-need llvm-ar$LLVM_SUFFIX "the Debian package llvm-19"
+need clang$LLVM_SUFFIX "the Debian package clang$LLVM_SUFFIX"
+need ld.lld$LLVM_SUFFIX "the Debian package lld$LLVM_SUFFIX"
+need llvm-ar$LLVM_SUFFIX "the Debian package llvm$LLVM_SUFFIX"
 need flex "the Debian package flex"
 need bison "the Debian package bison"
 need bc "the Debian package bc"
@@ -49,9 +60,9 @@ need bindgen "bindgen-cli through cargo"
 	die "rust-src is missing. Run scripts/setup.sh (rustup component add rust-src)."
 
 # 2. Overlay.
-CFG=$FLAVOR
-[ "$FLAVOR" = bench ] && TREE="$CACHE/tree-bench"
-if [ "$FLAVOR" = upstream ]; then
+CFG=${FLAVOR%-inline}
+[ "$CFG" = bench ] && TREE="$CACHE/tree-bench"
+if [ "$CFG" = upstream ]; then
 	TREE=$PRISTINE
 	CFG=bench
 else
@@ -64,7 +75,8 @@ mk() { make -C "$TREE" O="$OUT" LLVM=$LLVM_SUFFIX -j"$JOBS" "$@"; }
 [ -f "$REPO/configs/$CFG.config" ] || die "unknown flavor '$FLAVOR'"
 mkdir -p "$OUT"
 frags="$REPO/configs/common.config $REPO/configs/$CFG.config"
-if [ "$FLAVOR" = upstream ]; then
+[ -n "$INLINE" ] && frags="$frags $REPO/configs/inline.config"
+if [ "${FLAVOR%-inline}" = upstream ]; then
 	# The project's own options do not exist upstream.
 	grep -hv RDMAISO $frags >"$OUT/rdmaiso-upstream.config"
 	frags="$OUT/rdmaiso-upstream.config"

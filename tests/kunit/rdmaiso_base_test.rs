@@ -102,6 +102,27 @@ mod xarray_insert {
     }
 
     #[test]
+    fn loads_without_the_lock() -> Result {
+        let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let (seven, big) = (b(7)?, b(2000)?);
+        {
+            let mut g = xa.lock();
+            g.insert(7, seven, GFP_KERNEL)?;
+            g.insert(2000, big, GFP_KERNEL)?;
+        }
+        // SAFETY: Nothing is removed from `xa` before it is dropped.
+        let (a, none) = unsafe { (xa.load_unlocked(7), xa.load_unlocked(8)) };
+        assert_eq!(a.copied(), Some(7));
+        assert!(none.is_none());
+        let rcu = kernel::sync::rcu::read_lock();
+        // SAFETY: As above.
+        let (c, next) = unsafe { (xa.load_rcu(2000, &rcu), xa.find_rcu(8, &rcu)) };
+        assert_eq!(c.copied(), Some(2000));
+        assert_eq!(next.map(|(i, v)| (i, *v)), Some((2000, 2000)));
+        Ok(())
+    }
+
+    #[test]
     fn alloc_cyclic_wraps() -> Result {
         let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
         let [v0, v1, v2, v3, v4, v5] = [b(0)?, b(1)?, b(2)?, b(3)?, b(4)?, b(5)?];

@@ -91,8 +91,8 @@ for ty in ah qprtr; do
 	e=$(probe - $ty "$GA")
 	tap_check "$ty: the host with nsA's GID: EADDRNOTAVAIL ($e)" test "$e" = $EADDRNOTAVAIL
 done
-tap_check "dmesg names device, GID index and both namespaces" \
-	sh -c "dmesg | grep -q 'rdma_ns: refused rxe_ns0 port 1 GID index $GB (netdev ns_v0.20 in net:\[[0-9]*\]) for ah of net:\[[0-9]*\]'"
+tap_check "dmesg names device, GID index, both namespaces and the caller" \
+	sh -c "dmesg | grep -q 'rdma_ns: refused rxe_ns0 port 1 GID index $GB (netdev ns_v0.20 in net:\[[0-9]*\]) for ah of net:\[[0-9]*\] (pid [1-9][0-9]* rdma_objs)'"
 tap_check "nsA's /proc/net/rdma_ns counts its refusals" \
 	sh -c "ip netns exec nsA head -1 /proc/net/rdma_ns | grep -q 'denied 4 '"
 
