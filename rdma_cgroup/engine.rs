@@ -503,8 +503,7 @@ mod tests {
     }
 
     fn usage(c: &Cg, slot: u32, r: Resource) -> u64 {
-        c.pool(slot)
-            .map_or(0, |p| p.get(r).usage.load(Relaxed))
+        c.pool(slot).map_or(0, |p| p.get(r).usage.load(Relaxed))
     }
 
     fn counter(c: &Cg, slot: u32, r: Resource, f: fn(&Counter) -> &Atomic<u64>) -> u64 {
@@ -638,9 +637,7 @@ mod tests {
         leaf.prio_use(1, Prio::Up(3))?;
         leaf.prio_use(1, Prio::Up(3))?;
         leaf.prio_use(1, Prio::Sl(0))?;
-        let in_use = |c: &Cg, ib| {
-            c.pool(1).map_or(0, |p| p.in_use(ib))
-        };
+        let in_use = |c: &Cg, ib| c.pool(1).map_or(0, |p| p.in_use(ib));
         assert_eq!(
             (in_use(&leaf, false), in_use(&top, false)),
             (0b1000, 0b1000)
