@@ -3,8 +3,8 @@
 //! The accounting engine: per-(cgroup, device slot) pools of atomic counters, charged
 //! hierarchically without a lock, in the style of `mm/page_counter.c`.
 //!
-//! Pools are created on first use and live until their cgroup is freed, so a pool found under
-//! RCU stays valid for as long as the cgroup does; every charged object pins its cgroup. A pool
+//! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
+//! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
 //! is created only once its parent cgroup has the pool of the same slot, and links to it (as
 //! `page_counter::parent`): a charge finds its cgroup's pool with one XArray lookup and walks up
 //! the links.
@@ -66,7 +66,8 @@ impl Counter {
 /// # Invariants
 ///
 /// `parent` is null, or points to the pool of the same slot of the parent cgroup, which outlives
-/// this pool: a cgroup outlives its children, and its pools live as long as it does.
+/// this pool at a stable address: a cgroup outlives its children, and its pools, each in a box
+/// of its own, live as long as it does.
 pub(crate) struct Pool {
     parent: *const Pool,
     pub(crate) res: [Counter; NR_RESOURCES],
@@ -181,10 +182,11 @@ impl Pool {
     }
 
     /// Charges every level in one pass, page_counter style: add, compare with the limit, and on
-    /// a refusal take back what this walk added; returns the level (0: this pool) at its limit.
+    /// a refusal take back what this walk added; returns the level (0: this pool) at its limit and
+    /// its pool.
     /// Peaks are raised only once every level took the charge, from the values the walk kept
     /// (levels past [`PEAK_LEVELS`] read theirs again).
-    fn charge(&self, r: Resource, n: u64) -> Result<(), usize> {
+    fn charge(&self, r: Resource, n: u64) -> Result<(), (usize, &Pool)> {
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
@@ -198,7 +200,7 @@ impl Pool {
                 _ => {
                     c.usage.fetch_sub(n, Relaxed);
                     self.uncharge(r, n, depth);
-                    return Err(depth);
+                    return Err((depth, p));
                 }
             }
         }
@@ -218,7 +220,7 @@ impl Pool {
             let c = &p.get(r).usage;
             let old = c.fetch_sub(n, Relaxed);
             if old < n {
-                // Unbalanced uncharge: clamp at zero and complain once.
+                // Unbalanced uncharge (a kernel bug): clamp at zero and warn.
                 c.fetch_add(n - old, Relaxed);
                 kernel::warn_on!(true);
             }
@@ -274,8 +276,9 @@ impl Cg {
 
     /// The pool of `slot`, if it exists.
     pub(crate) fn pool(&self, slot: u32) -> Option<&Pool> {
-        // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, so a pool
-        // borrowed no longer than `&self` stays valid.
+        // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, and the lock
+        // is taken only to insert new ones, never to replace or mutate one, so a pool borrowed no
+        // longer than `&self` stays valid.
         unsafe { self.pools.load_unlocked(slot as usize) }
     }
 
@@ -297,7 +300,19 @@ impl Cg {
             else {
                 return Ok(());
             };
-            let parent = missing.parent().and_then(|p| p.pool(slot));
+            let parent = match missing.parent() {
+                None => None,
+                // It has a pool: `missing` is the highest level without one.
+                Some(p) => match p.pool(slot) {
+                    Some(pp) => Some(pp),
+                    None => {
+                        // Cannot happen: pools are never removed. Linking to nothing would
+                        // cut the chain (ancestors' limits skipped), so refuse instead.
+                        kernel::warn_on!(true);
+                        return Err(EINVAL);
+                    }
+                },
+            };
             // SAFETY: `parent` is `None` or the pool of `missing`'s parent cgroup, which outlives
             // `missing` and so its pools; pools are never freed before their cgroup.
             let pool = unsafe { Pool::new(parent) };
@@ -317,10 +332,10 @@ impl Cg {
             match self.pool(slot).map(|p| p.charge(r, n)) {
                 Some(Ok(())) => return Ok(()),
                 None => self.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
-                Some(Err(depth)) => {
+                Some(Err((depth, over_pool))) => {
                     // The chain of pools has one pool per level, so `depth` names a level.
                     let over = self.levels().nth(depth).unwrap_or(self);
-                    self.record_refusal(over, slot, r);
+                    self.record_refusal(over, over_pool, slot, r);
                     return Err(Refused::Limit { over });
                 }
             }
@@ -338,20 +353,18 @@ impl Cg {
         }
     }
 
-    /// Counts a refused charge: `over`, at its limit, is this cgroup or an ancestor, and both
-    /// have their pools (and so do all their ancestors).
-    fn record_refusal(&self, over: &Cg, slot: u32, r: Resource) {
+    /// Counts a refused charge: `over`, at its limit, is this cgroup or an ancestor, and
+    /// `over_pool` its pool of `slot` (this cgroup has one too, and so do all their ancestors).
+    fn record_refusal(&self, over: &Cg, over_pool: &Pool, slot: u32, r: Resource) {
         if let Some(p) = self.pool(slot) {
             p.get(r).ev_local_fail.fetch_add(1, Relaxed);
             for p in p.chain() {
                 p.get(r).ev_fail.fetch_add(1, Relaxed);
             }
         }
-        if let Some(p) = over.pool(slot) {
-            p.get(r).ev_local_max.fetch_add(1, Relaxed);
-            for p in p.chain() {
-                p.get(r).ev_max.fetch_add(1, Relaxed);
-            }
+        over_pool.get(r).ev_local_max.fetch_add(1, Relaxed);
+        for p in over_pool.chain() {
+            p.get(r).ev_max.fetch_add(1, Relaxed);
         }
         for cg in self.levels() {
             if let Some(h) = &cg.hier {

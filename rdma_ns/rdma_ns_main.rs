@@ -306,7 +306,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
             )
         };
         // The caller is looked up only for the log line, off the allowed path.
-        let mut buf = [0u8; 16];
+        let mut buf = [0u8; kernel::bindings::TASK_COMM_LEN as usize];
         // SAFETY: `buf` is writable for its length; the glue NUL-terminates within it.
         let pid = unsafe { rdma_ns_glue_caller(buf.as_mut_ptr().cast(), buf.len()) };
         let comm = CStr::from_bytes_until_nul(&buf).unwrap_or(c"?");

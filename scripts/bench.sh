@@ -14,7 +14,18 @@
 #   RDMAISO_BENCH_INLINE=1: also the microbenchmark on kernels built with
 #   clang 22 and CONFIG_RUST_INLINE_HELPERS (two more kernel builds).
 set -euo pipefail
+export LC_ALL=C
 PARTS=${RDMAISO_BENCH_PARTS:-all}
+case $PARTS in
+all | cg | nsov) ;;
+*) echo "error: unknown RDMAISO_BENCH_PARTS '$PARTS' (all, cg or nsov)" >&2; exit 1 ;;
+esac
+INLINE=
+if [ "$PARTS" != nsov ] && [ "${RDMAISO_BENCH_INLINE:-0}" = 1 ]; then
+	command -v clang-22 >/dev/null ||
+		{ echo "error: RDMAISO_BENCH_INLINE=1 needs clang-22 lld-22 llvm-22 (apt)" >&2; exit 1; }
+	INLINE=1
+fi
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
@@ -65,9 +76,8 @@ cg_table() {
 	}' "$2" "$3"
 }
 
-for flavor in bench upstream; do
-	build_flavor $flavor -19
-done
+build_flavor bench -19
+[ "$PARTS" = nsov ] || build_flavor upstream -19
 : >"$OUTDIR/table.txt"
 if [ "$PARTS" != nsov ]; then
 	run_flavor bench "$PARTS"
@@ -104,7 +114,7 @@ fi
 # code (CONFIG_RUST_INLINE_HELPERS), both kernels built with clang 22, the
 # LLVM of rustc: two more kernels, so only when asked (RDMAISO_BENCH_INLINE=1,
 # clang-22 installed).
-if [ "${RDMAISO_BENCH_INLINE:-0}" = 1 ] && [ "$PARTS" != nsov ]; then
+if [ -n "$INLINE" ]; then
 	for flavor in bench-inline upstream-inline; do
 		build_flavor $flavor -22
 		run_flavor $flavor cg
@@ -121,7 +131,7 @@ fi
 # TCG), so neither host load nor the other vCPU's emulation enters it.  Each
 # round runs the same loop with rdma_ns unloaded and loaded (ABBA order); the
 # overhead is the median of the per-round ratios, with the middle half of them
-# as its spread.
+# (from the first to the third quartile) as its spread.
 [ "$PARTS" = cg ] && exit 0
 rounds=${RDMAISO_NSOV_ROUNDS:-16}
 echo "  VM      bench (QEMU -icount): rdma_ns overhead, $rounds rounds"
@@ -136,17 +146,29 @@ RDMAISO_VM_QEMU_OPTS="-icount shift=0,sleep=off" "$REPO/scripts/vm.sh" -f bench 
 	echo "(unloaded, loaded: the median round, in instruction-clock ns per create+destroy)"
 	printf "%-6s %12s %12s %10s %18s\n" type unloaded loaded overhead "middle half"
 	awk '$1 == "verbs" && !s[$2]++ { print $2 }' "$OUTDIR/icount.txt" | while read -r t; do
-		awk -v t="$t" '
+		# Round i pairs the i-th unloaded and loaded runs: every round must
+		# have both, or the pairs would shift.
+		awk -v t="$t" -v rounds="$rounds" '
 			$1 == "verbs" && $2 == t { u[++nu] = $3 }
 			$1 == "verbs-ns" && $2 == t { l[++nl] = $3 }
-			END { for (i = 1; i <= nu && i <= nl; i++) print l[i] / u[i], u[i], l[i] }' \
-			"$OUTDIR/icount.txt" | sort -n |
+			END {
+				if (nu != rounds || nl != rounds) {
+					printf "error: %s: %d unloaded and %d loaded runs, not %d\n", t, nu, nl, rounds > "/dev/stderr"
+					exit 1
+				}
+				for (i = 1; i <= nu; i++) print l[i] / u[i], u[i], l[i]
+			}' "$OUTDIR/icount.txt" | sort -g |
 		awk -v t="$t" '
 			{ r[NR] = $1; u[NR] = $2; l[NR] = $3 }
 			END {
-				m = int((NR + 1) / 2); q1 = int((NR + 3) / 4); q3 = NR + 1 - q1
+				if (!NR)
+					exit 1
+				h = int(NR / 2); q = int(NR / 4)
+				med = NR % 2 ? r[h + 1] : (r[h] + r[h + 1]) / 2
+				# unloaded, loaded: of the round at (or just below) the median
+				m = NR % 2 ? h + 1 : h
 				printf "%-6s %12s %12s %9.1f%% %7.1f%% .. %5.1f%%\n", t, u[m], l[m],
-					(r[m] - 1) * 100, (r[q1] - 1) * 100, (r[q3] - 1) * 100
+					(med - 1) * 100, (r[q + 1] - 1) * 100, (r[NR - q] - 1) * 100
 			}'
 	done
 } | tee -a "$OUTDIR/table.txt"

@@ -29,7 +29,7 @@ LLVM_SUFFIX=-19
 # The -inline flavors: bench and upstream built with clang 22, the LLVM of
 # rustc, so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers (atomics,
 # RCU) into Rust code (configs/inline.config).  Optional: scripts/bench.sh
-# runs them only if clang-22 is installed.
+# builds them only with RDMAISO_BENCH_INLINE=1 (and clang-22 installed).
 INLINE=
 case $FLAVOR in
 *-inline)

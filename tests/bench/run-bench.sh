@@ -13,8 +13,12 @@
 #   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark;
 #   RDMAISO_BENCH_PARTS=verbs: only the verbs loop, VERBS_ROUNDS (5) rounds of
 #   unloaded/loaded (for the instruction-clocked run of scripts/bench.sh).
-set -eu
+set -eu -o pipefail
 PARTS=${RDMAISO_BENCH_PARTS:-all}
+case $PARTS in
+all | cg | verbs) ;;
+*) echo "run-bench.sh: unknown RDMAISO_BENCH_PARTS '$PARTS'" >&2; exit 1 ;;
+esac
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=$1
 ITERS=${2:-200000}
@@ -92,7 +96,7 @@ bench_verbs() {
 	gid=
 	for _ in $(seq 100); do
 		gid=$(grep -l ':ffff:0a63:0001$' /sys/class/infiniband/rxe_bn/ports/1/gids/* 2>/dev/null |
-		      head -n 1)
+		      head -n 1 || true)
 		[ -n "$gid" ] && break
 		sleep 0.2
 	done
@@ -108,16 +112,22 @@ bench_verbs() {
 	# of each, or the median of the per-round ratios): the cost of rdma_ns's
 	# tagging and checking, without a first-run or drift bias.  rdma_ns
 	# exists on our kernel only.
-	local r
+	# The verbs part alone measures rdma_ns: it must load.
+	local r ns=1
+	modprobe rdma_ns 2>/dev/null && rmmod rdma_ns || ns=
+	if [ -z "$ns" ] && [ "$PARTS" = verbs ]; then
+		echo "run-bench.sh: rdma_ns does not load" >&2
+		exit 1
+	fi
 	for r in $(seq "$1"); do
-		[ $((r % 2)) = 1 ] && loop | sed 's/^/verbs /'
-		if modprobe rdma_ns 2>/dev/null; then
+		if [ $((r % 2)) = 1 ]; then loop | sed 's/^/verbs /'; fi
+		if [ -n "$ns" ]; then
+			modprobe rdma_ns
 			loop | sed 's/^/verbs-ns /'
 			rmmod rdma_ns
 		fi
-		[ $((r % 2)) = 0 ] && loop | sed 's/^/verbs /'
+		if [ $((r % 2)) = 0 ]; then loop | sed 's/^/verbs /'; fi
 	done
-	return 0
 }
 
 case $PARTS in

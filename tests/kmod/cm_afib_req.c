@@ -13,7 +13,7 @@
  *  1. resolves the address and the route to DST (IPv4 or IPv6) with a kernel
  *     rdma_cm ID in the writer's netns, which yields the RoCE path record and
  *     source GID of an ordinary connection;
- *  2. sends an ib_cm REQ (RC, a dummy QPN) or a SIDR REQ for ServiceID SID
+ *  2. sends an ib_cm REQ (RC, no QP behind it) or a SIDR REQ for ServiceID SID
  *     (hex) with no private data, on that path;
  *  3. waits for the answer and returns (or fails with the rdma_cm error of
  *     step 1: -ETIMEDOUT, -ENETUNREACH, ...).
@@ -30,6 +30,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/nsproxy.h>
+#include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -41,13 +42,18 @@
 #define AFIB_WAIT		(20 * HZ)
 #define AFIB_CM_TIMEOUT		18	/* 4.096 us * 2^18: about 1 s */
 #define AFIB_CM_RETRIES		2
-#define AFIB_DUMMY_QPN		0xafb
 #define AFIB_RESULT_LEN		32
 
+/*
+ * The rdma_cm ID may still get events (ADDR_CHANGE, UNREACHABLE on a
+ * neighbour update, DEVICE_REMOVAL) while the CM request is out: they
+ * complete @done, which nobody waits for by then, and never @cm_done.
+ */
 struct afib_req {
-	struct completion done;
+	struct completion done;		/* rdma_cm: the awaited step */
 	enum rdma_cm_event_type expect;
 	int status;
+	struct completion cm_done;	/* ib_cm: the answer */
 	char result[AFIB_RESULT_LEN];
 };
 
@@ -71,7 +77,7 @@ static int afib_cm_handler(struct ib_cm_id *cm_id,
 {
 	struct afib_req *r = cm_id->context;
 
-	if (completion_done(&r->done))
+	if (completion_done(&r->cm_done))
 		return 0;
 	switch (ev->event) {
 	case IB_CM_REP_RECEIVED:
@@ -92,8 +98,21 @@ static int afib_cm_handler(struct ib_cm_id *cm_id,
 	default:
 		return 0;
 	}
-	complete(&r->done);
+	complete(&r->cm_done);
 	return 0;
+}
+
+/*
+ * Waits for @c; killable, since the destroy calls that follow wait for the
+ * handlers anyway.  0, -ETIMEDOUT or -EINTR.
+ */
+static int afib_wait(struct completion *c)
+{
+	long left = wait_for_completion_killable_timeout(c, AFIB_WAIT);
+
+	if (left < 0)
+		return -EINTR;
+	return left ? 0 : -ETIMEDOUT;
 }
 
 /* One rdma_cm step started with @ret: 0 once r->expect arrives, or -errno. */
@@ -101,9 +120,8 @@ static int afib_step(struct afib_req *r, int ret)
 {
 	if (ret)
 		return ret;
-	if (!wait_for_completion_timeout(&r->done, AFIB_WAIT))
-		return -ETIMEDOUT;
-	return r->status;
+	ret = afib_wait(&r->done);
+	return ret ?: r->status;
 }
 
 static int afib_send(struct rdma_cm_id *id, struct afib_req *r, bool sidr,
@@ -116,7 +134,6 @@ static int afib_send(struct rdma_cm_id *id, struct afib_req *r, bool sidr,
 	cm_id = ib_create_cm_id(id->device, afib_cm_handler, r);
 	if (IS_ERR(cm_id))
 		return PTR_ERR(cm_id);
-	reinit_completion(&r->done);
 	if (sidr) {
 		struct ib_cm_sidr_req_param p = {
 			.path = &route->path_rec[0],
@@ -132,7 +149,10 @@ static int afib_send(struct rdma_cm_id *id, struct afib_req *r, bool sidr,
 			.primary_path = &route->path_rec[0],
 			.ppath_sgid_attr = route->addr.dev_addr.sgid_attr,
 			.service_id = cpu_to_be64(sid),
-			.qp_num = AFIB_DUMMY_QPN,
+			/* No QP behind it; random, so that a receiver's
+			 * timewait entry of an earlier one does not match.
+			 */
+			.qp_num = get_random_u32_inclusive(1, 0xffffff),
 			.qp_type = IB_QPT_RC,
 			.remote_cm_response_timeout = AFIB_CM_TIMEOUT,
 			.local_cm_response_timeout = AFIB_CM_TIMEOUT,
@@ -143,8 +163,8 @@ static int afib_send(struct rdma_cm_id *id, struct afib_req *r, bool sidr,
 
 		ret = ib_send_cm_req(cm_id, &p);
 	}
-	if (!ret && !wait_for_completion_timeout(&r->done, AFIB_WAIT))
-		ret = -ETIMEDOUT;
+	if (!ret)
+		ret = afib_wait(&r->cm_done);
 	/* Waits for the handler; a connection that got a REP is rejected. */
 	ib_destroy_cm_id(cm_id);
 	return ret;
@@ -165,6 +185,7 @@ static int afib_run(bool sidr, const char *dst, u64 sid, char *result)
 	if (!r)
 		return -ENOMEM;
 	init_completion(&r->done);
+	init_completion(&r->cm_done);
 	id = rdma_create_id(net, afib_cma_handler, r, RDMA_PS_TCP, IB_QPT_RC);
 	if (IS_ERR(id)) {
 		ret = PTR_ERR(id);
@@ -185,7 +206,6 @@ static int afib_run(bool sidr, const char *dst, u64 sid, char *result)
 		ret = -EPROTONOSUPPORT;
 		goto out_destroy;
 	}
-	/* rdma_cm sends nothing more on this ID: its completion is done. */
 	ret = afib_send(id, r, sidr, sid);
 	if (!ret)
 		strscpy(result, r->result, AFIB_RESULT_LEN);
@@ -226,8 +246,11 @@ static ssize_t afib_read(struct file *file, char __user *ubuf, size_t len,
 			 loff_t *ppos)
 {
 	char last[AFIB_RESULT_LEN];
+	int ret;
 
-	mutex_lock(&afib_lock);
+	ret = mutex_lock_interruptible(&afib_lock);
+	if (ret)
+		return ret;
 	strscpy(last, afib_last, sizeof(last));
 	mutex_unlock(&afib_lock);
 	return simple_read_from_buffer(ubuf, len, ppos, last, strlen(last));

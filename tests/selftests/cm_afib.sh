@@ -42,7 +42,9 @@ modprobe rdma_ucm || exit 1
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q $TR || mount -t tracefs nodev $TR 2>/dev/null
 [ -d "$EV" ] || { echo "SKIP: no tracepoint rdma_cma:cm_req_handler"; exit $KSFT_SKIP; }
-rmmod cm_portspace 2>/dev/null
+if [ -d /sys/module/cm_portspace ]; then
+	rmmod cm_portspace || { echo "# cannot unload cm_portspace for the upstream mode"; exit $KSFT_FAIL; }
+fi
 
 pids=()
 stop_listeners() {
@@ -55,11 +57,14 @@ cleanup() {
 	echo 0 >"$EV/enable"
 	rdmaiso_cleanup "${NSS[@]}"
 	rmmod cm_afib_req cm_portspace 2>/dev/null
+	exec 9>&-
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 rdmaiso_cleanup "${NSS[@]}"
 
+# Listeners hold their IDs until stdin ends: this FIFO, kept open here.
+mkfifo "$TMP/hold" && exec 9<>"$TMP/hold" || exit 1
 rdmaiso_netns "${NSS[@]}" || exit 1
 rdmaiso_veth af_s2 afs2 10.0.0.1/24 af_c afc 10.0.0.2/24 || exit 1
 rdmaiso_rxe rxe_afs2 afs2 af_s2 && rdmaiso_rxe rxe_afc afc af_c || exit 1
@@ -73,7 +78,7 @@ listen() {
 	local ns=$1 ps=$2 port=$3 out=$TMP/l.$1 pfx=()
 	[ "$ns" != - ] && pfx=(ip netns exec "$ns")
 	"${pfx[@]}" "$CMP" bind -l -T "${TOS[$ns]}" -p "$ps" ib "$port" \
-		< <(sleep 600) >"$out" 2>&1 &
+		<"$TMP/hold" >"$out" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 50); do
 		grep -q . "$out" && break
@@ -83,9 +88,10 @@ listen() {
 }
 
 # send <req|sidr> <sid>: send from af_c to 10.0.0.1; sets RESULT (the CM
-# answer) and HIT (the netns whose listener rdma_cm chose, or "none").
+# answer), HIT (the netns whose listener rdma_cm chose, or "none") and KIND.
 send() {
 	local tos ns
+	KIND=$1
 	echo >"$TR/trace"
 	if nsenter --net=/run/netns/af_c sh -c "echo '$1 10.0.0.1 $2' >$CTL" 2>"$TMP/err"; then
 		RESULT=$(cat $CTL)
@@ -103,15 +109,20 @@ send() {
 }
 
 # expect <description> <netns|none>: rdma_cm chose that netns's listener
-# (exactly once), or none.
+# (exactly once), or none.  Either way the request must have reached rdma_cm
+# and been refused by it (ib_cm's listener for the ServiceID exists on the
+# device): REJ reason 28, SIDR status 2 (rdma_cm cannot take an AF_IB
+# connection over RoCE even when it finds the listener).  Anything else (no
+# answer, a failed write) means the request never got that far.
 expect() {
-	local what="$1 -> ${2/#-/init_net}"
+	local what="$1 -> ${2/#-/init_net}" answer="rej 28"
 
-	if [ "$HIT" = "$2" ]; then
+	[ "$KIND" = sidr ] && answer="sidr 2"
+	if [ "$HIT" = "$2" ] && [ "$RESULT" = "$answer" ]; then
 		tap_ok "$what"
 	else
 		tap_fail "$what"
-		echo "# listener chosen: $HIT, wanted: $2; CM answer: $RESULT"
+		echo "# listener chosen: $HIT, wanted: $2; CM answer: $RESULT, wanted: $answer"
 		grep cm_req_handler "$TR/trace" | sed 's/^/# /'
 	fi
 }

@@ -226,9 +226,10 @@ impl<T: ForeignOwnable> super::XArray<T> {
     ///
     /// # Safety
     ///
-    /// The caller must ensure that no entry is removed from the array (and so possibly freed)
-    /// while the returned borrow is alive, for example because entries are only ever removed
-    /// when the array itself is dropped.
+    /// The caller must ensure that no entry is removed or replaced (and so possibly freed), nor
+    /// borrowed mutably, while the returned borrow is alive, for example because entries are only
+    /// ever removed when the array itself is dropped and never replaced or mutated through the
+    /// lock.
     pub unsafe fn load_rcu<'a>(
         &'a self,
         index: usize,
@@ -248,9 +249,7 @@ impl<T: ForeignOwnable> super::XArray<T> {
     ///
     /// # Safety
     ///
-    /// The caller must ensure that no entry is removed from the array (and so possibly freed)
-    /// while the returned borrow (no longer than `&self`) is alive, for example because entries
-    /// are only ever removed when the array itself is dropped.
+    /// Same as [`XArray::load_rcu`], for a borrow no longer than `&self`.
     pub unsafe fn load_unlocked(&self, index: usize) -> Option<T::Borrowed<'_>> {
         // SAFETY: `self.xa` is always valid by the type invariant, and `xa_load` takes the RCU
         // read lock itself.
