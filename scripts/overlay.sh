@@ -11,7 +11,8 @@
 # usage: overlay.sh <repo> <pristine> <tree>
 set -euo pipefail
 
-REPO=$1 PRISTINE=$2 TREE=$3
+# Absolute paths: the copy below runs from inside the repository's folders.
+REPO=$(cd "$1" && pwd) PRISTINE=$(cd "$2" && pwd) TREE=$(realpath -m "$3")
 STAGE="$TREE.stage"
 MANIFEST="$TREE.manifest"
 
