@@ -288,18 +288,20 @@ impl Cg {
         self.levels().find_map(|cg| cg.pool(slot))
     }
 
-    /// Creates the pool of `slot` here and at every ancestor that lacks one, top down so that
-    /// each new pool can link to its parent's. May sleep.
-    pub(crate) fn pool_or_create(&self, slot: u32) -> Result<(), Error> {
+    /// The pool of `slot`, created first here and at every ancestor that lacks one, top down so
+    /// that each new pool can link to its parent's. May sleep.
+    pub(crate) fn pool_or_create(&self, slot: u32) -> Result<&Pool, Error> {
         loop {
-            // The highest level without a pool below one that has it (or below the top).
-            let Some(missing) = self
+            if let Some(p) = self.pool(slot) {
+                return Ok(p);
+            }
+            // The highest level without a pool (this one at least), below one that has it (or
+            // below the top).
+            let missing = self
                 .levels()
                 .take_while(|cg| cg.pool(slot).is_none())
                 .last()
-            else {
-                return Ok(());
-            };
+                .unwrap_or(self);
             let parent = match missing.parent() {
                 None => None,
                 // It has a pool: `missing` is the highest level without one.
@@ -328,18 +330,13 @@ impl Cg {
 
     /// Charges `n` units of `r` on `slot` to this cgroup and every ancestor, or nothing.
     pub(crate) fn try_charge(&self, slot: u32, r: Resource, n: u64) -> Result<(), Refused<'_>> {
-        loop {
-            match self.pool(slot).map(|p| p.charge(r, n)) {
-                Some(Ok(())) => return Ok(()),
-                None => self.pool_or_create(slot).map_err(|_| Refused::NoMem)?,
-                Some(Err((depth, over_pool))) => {
-                    // The chain of pools has one pool per level, so `depth` names a level.
-                    let over = self.levels().nth(depth).unwrap_or(self);
-                    self.record_refusal(over, over_pool, slot, r);
-                    return Err(Refused::Limit { over });
-                }
-            }
-        }
+        let pool = self.pool_or_create(slot).map_err(|_| Refused::NoMem)?;
+        pool.charge(r, n).map_err(|(depth, over_pool)| {
+            // The chain of pools has one pool per level, so `depth` names a level.
+            let over = self.levels().nth(depth).unwrap_or(self);
+            self.record_refusal(over, over_pool, slot, r);
+            Refused::Limit { over }
+        })
     }
 
     /// Returns `n` units of `r` on `slot` charged earlier by [`Cg::try_charge`].
@@ -382,8 +379,7 @@ impl Cg {
         sl: Option<u16>,
         up: Option<u8>,
     ) -> Result {
-        self.pool_or_create(slot)?;
-        let p = self.pool(slot).ok_or(ENOMEM)?;
+        let p = self.pool_or_create(slot)?;
         for (c, l) in p.res.iter().zip(limits) {
             if let Some(v) = l {
                 c.max.store(*v, Relaxed);
@@ -423,8 +419,7 @@ impl Cg {
             return Ok(());
         }
         // The events need a pool at every level; without one the refusal still stands.
-        let _ = self.pool_or_create(slot);
-        if let Some(p) = self.pool(slot) {
+        if let Ok(p) = self.pool_or_create(slot) {
             p.ev_local_denied[prio.event_index()].fetch_add(1, Relaxed);
             for p in p.chain() {
                 p.ev_denied[prio.event_index()].fetch_add(1, Relaxed);
@@ -442,9 +437,7 @@ impl Cg {
     /// until [`Cg::prio_unuse`]. May sleep.
     pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
         self.prio_check(slot, prio)?;
-        self.pool_or_create(slot)?;
-        let p = self.pool(slot).ok_or(ENOMEM)?;
-        for p in p.chain() {
+        for p in self.pool_or_create(slot)?.chain() {
             p.prio_use[prio.use_index()].fetch_add(1, Relaxed);
         }
         Ok(())

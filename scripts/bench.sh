@@ -46,15 +46,22 @@ build_flavor() {
 	make -s -C "$CACHE/build-$1" LLVM="$2" M="$mod" modules
 }
 
-# run_flavor <flavor> <parts>: boots it and keeps the result lines.
+# run_vm <flavor> <name> <run-bench.sh environment>: boots the flavor, runs
+# run-bench.sh and keeps its result lines in <name>.txt (the VM's console,
+# which QEMU writes through the inherited stderr, in <name>.console).
+run_vm() {
+	"$REPO/scripts/vm.sh" -f "$1" \
+		"$3 tests/bench/run-bench.sh $CACHE/bench-mod-$1/rdmacg_bench.ko $ITERS" \
+		</dev/null 2>"$OUTDIR/$2.console" | tr -d '\r' |
+		grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$2.txt" || true
+	[ -s "$OUTDIR/$2.txt" ] ||
+		{ echo "error: no result from the $2 run (console: $OUTDIR/$2.console)" >&2; exit 1; }
+}
+
+# run_flavor <flavor> <parts>: the flavor's results in <flavor>.txt.
 run_flavor() {
 	echo "  VM      $1: run-bench.sh ($ITERS iterations per thread)"
-	"$REPO/scripts/vm.sh" -f "$1" \
-		"RDMAISO_BENCH_PARTS=$2 tests/bench/run-bench.sh $CACHE/bench-mod-$1/rdmacg_bench.ko $ITERS" \
-		</dev/null 2>"$OUTDIR/$1.console" | tr -d '\r' |
-		grep -E '^(cg|verbs|verbs-ns|cmps-upstream|cmps-module) ' >"$OUTDIR/$1.txt" || true
-	[ -s "$OUTDIR/$1.txt" ] ||
-		{ echo "error: no result from the $1 kernel (console: $OUTDIR/$1.console)" >&2; exit 1; }
+	run_vm "$1" "$1" "RDMAISO_BENCH_PARTS=$2"
 }
 
 # cg_table <title> <ours.txt> <upstream.txt>: throughput ratio ours/upstream
@@ -135,11 +142,8 @@ fi
 [ "$PARTS" = cg ] && exit 0
 rounds=${RDMAISO_NSOV_ROUNDS:-16}
 echo "  VM      bench (QEMU -icount): rdma_ns overhead, $rounds rounds"
-RDMAISO_VM_QEMU_OPTS="-icount shift=0,sleep=off" "$REPO/scripts/vm.sh" -f bench \
-	"RDMAISO_BENCH_PARTS=verbs VERBS_ROUNDS=$rounds tests/bench/run-bench.sh $CACHE/bench-mod-bench/rdmacg_bench.ko" \
-	</dev/null 2>"$OUTDIR/icount.console" | tr -d '\r' | grep -E '^verbs(-ns)? ' >"$OUTDIR/icount.txt" || true
-[ -s "$OUTDIR/icount.txt" ] ||
-	{ echo "error: no result from the -icount run (console: $OUTDIR/icount.console)" >&2; exit 1; }
+RDMAISO_VM_QEMU_OPTS="-icount shift=0,sleep=off" \
+	run_vm bench icount "RDMAISO_BENCH_PARTS=verbs VERBS_ROUNDS=$rounds"
 {
 	echo
 	echo "rdma_ns overhead, instruction-clocked (QEMU -icount): loaded/unloaded per round, $rounds rounds"

@@ -111,8 +111,8 @@ bench_verbs() {
 	# Unloaded and loaded alternately, in ABBA order (bench.sh keeps the best
 	# of each, or the median of the per-round ratios): the cost of rdma_ns's
 	# tagging and checking, without a first-run or drift bias.  rdma_ns
-	# exists on our kernel only.
-	# The verbs part alone measures rdma_ns: it must load.
+	# exists on our kernel only, but the verbs part alone measures it: there
+	# it must load.
 	local r ns=1
 	modprobe rdma_ns 2>/dev/null && rmmod rdma_ns || ns=
 	if [ -z "$ns" ] && [ "$PARTS" = verbs ]; then

@@ -76,6 +76,15 @@ static int usage(void)
 	return 1;
 }
 
+/* A port number, 0-65535: 0, or -1 if it does not parse. */
+static int parse_port(const char *port, unsigned long *p)
+{
+	char *end;
+
+	*p = strtoul(port, &end, 0);
+	return !*port || *end || *p > 65535 ? -1 : 0;
+}
+
 /* An IPv4 or IPv6 address and a port: 0, or -1 if they do not parse. */
 static int parse_addr(const char *addr, const char *port,
 		      struct sockaddr_storage *ss)
@@ -83,10 +92,8 @@ static int parse_addr(const char *addr, const char *port,
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	unsigned long p;
-	char *end;
 
-	p = strtoul(port, &end, 0);
-	if (!*port || *end || p > 65535)
+	if (parse_port(port, &p))
 		return -1;
 	memset(ss, 0, sizeof(*ss));
 	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
@@ -128,12 +135,10 @@ static int parse_bind_addr(const char *addr, const char *port,
 	struct sockaddr_ib *sib = (struct sockaddr_ib *)ss;
 	uint64_t prefix;
 	unsigned long p;
-	char *end;
 
 	if (strcmp(addr, "ib"))
 		return parse_addr(addr, port, ss);
-	p = strtoul(port, &end, 0);
-	if (!*port || *end || p > 65535)
+	if (parse_port(port, &p))
 		return -1;
 	switch (ps) {
 	case RDMA_PS_TCP:

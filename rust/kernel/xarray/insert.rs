@@ -235,13 +235,8 @@ impl<T: ForeignOwnable> super::XArray<T> {
         index: usize,
         _rcu: &'a rcu::Guard,
     ) -> Option<T::Borrowed<'a>> {
-        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_load` may be called
-        // under the RCU read lock without the array's lock.
-        let ptr = unsafe { bindings::xa_load(self.xa.get(), index) };
-        let ptr = core::ptr::NonNull::new(ptr)?;
-        // SAFETY: `ptr` came from `T::into_foreign` (type invariant) and, by the caller's
-        // guarantee, is not freed for `'a`.
-        Some(unsafe { T::borrow(ptr.as_ptr()) })
+        // SAFETY: The caller's guarantee is the one `load_unlocked` needs, for a borrow of `'a`.
+        unsafe { self.load_unlocked(index) }
     }
 
     /// Loads the entry at `index` without taking the lock or holding an RCU guard: `xa_load`
