@@ -6,19 +6,25 @@
  * builds and runs against an upstream kernel and against ours.  At load it
  * registers 64 accounting devices, rdmacg_bench0..63, that no driver backs.
  *
- * /sys/kernel/debug/rdmacg_bench/run: write "<devices> <iterations>"; the
- * writing task charges and uncharges one hca_object <iterations> times,
+ * /sys/kernel/debug/rdmacg_bench/run: write "<devices> <iterations> [<tasks>]";
+ * the writing task charges and uncharges one hca_object <iterations> times,
  * cycling over the first <devices> devices, in its own cgroup (so the depth
- * of the hierarchy is the writer's).  Reading the file back (from offset 0,
- * same open file) gives "<ns per charge+uncharge> <failed charges>".
+ * of the hierarchy is the writer's).  With <tasks> > 1 the writer first waits
+ * at a gate until <tasks> writers arrived, so that their loops run at the
+ * same time (processes started from a shell would otherwise hardly overlap).
+ * Reading the file back (from offset 0, same open file) gives
+ * "<ns per charge+uncharge> <failed charges> <start ns> <end ns>", the last
+ * two on the monotonic clock, for the span of several tasks together.
  */
 #include <linux/cgroup_rdma.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #define NDEV 64
 
@@ -27,9 +33,42 @@ static char names[NDEV][24];
 static struct dentry *dir;
 
 struct result {
-	char text[64];
+	char text[96];
 	size_t len;
 };
+
+/* The start gate: the last of <tasks> writers to arrive opens it. */
+static DEFINE_MUTEX(gate_lock);
+static DECLARE_WAIT_QUEUE_HEAD(gate_wq);
+static unsigned int gate_waiting;
+static unsigned long gate_gen;
+
+static int gate_pass(unsigned int tasks)
+{
+	unsigned long gen;
+	int ret;
+
+	mutex_lock(&gate_lock);
+	gen = gate_gen;
+	if (++gate_waiting >= tasks) {
+		gate_waiting = 0;
+		WRITE_ONCE(gate_gen, gen + 1);
+		mutex_unlock(&gate_lock);
+		wake_up_all(&gate_wq);
+		return 0;
+	}
+	mutex_unlock(&gate_lock);
+	ret = wait_event_killable(gate_wq, READ_ONCE(gate_gen) != gen);
+	if (ret) {
+		mutex_lock(&gate_lock);
+		if (gate_gen == gen)
+			gate_waiting--;
+		else
+			ret = 0;	/* opened meanwhile: run after all */
+		mutex_unlock(&gate_lock);
+	}
+	return ret;
+}
 
 static int bench_open(struct inode *inode, struct file *file)
 {
@@ -47,21 +86,27 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
 	struct result *res = file->private_data;
-	unsigned int ndev, i;
+	unsigned int ndev, i, tasks = 1;
 	unsigned long iters, n, fails = 0;
 	struct rdma_cgroup *cg;
 	char buf[64];
-	u64 start, ns;
+	u64 start, end, ns;
+	int ret;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%u %lu", &ndev, &iters) != 2 || !ndev ||
-	    ndev > NDEV || !iters)
+	if (sscanf(buf, "%u %lu %u", &ndev, &iters, &tasks) < 2 || !ndev ||
+	    ndev > NDEV || !iters || !tasks)
 		return -EINVAL;
 
+	if (tasks > 1) {
+		ret = gate_pass(tasks);
+		if (ret)
+			return ret;
+	}
 	start = ktime_get_ns();
 	for (n = 0, i = 0; n < iters; n++) {
 		if (rdmacg_try_charge(&cg, &devs[i],
@@ -75,10 +120,12 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 		if (!(n & 1023))
 			cond_resched();
 	}
-	ns = ktime_get_ns() - start;
-	res->len = scnprintf(res->text, sizeof(res->text), "%llu.%02llu %lu\n",
-			     div_u64(ns, iters),
-			     div_u64((ns % iters) * 100, iters), fails);
+	end = ktime_get_ns();
+	ns = end - start;
+	res->len = scnprintf(res->text, sizeof(res->text),
+			     "%llu.%02llu %lu %llu %llu\n", div_u64(ns, iters),
+			     div_u64((ns % iters) * 100, iters), fails, start,
+			     end);
 	return len;
 }
 
