@@ -40,7 +40,8 @@ CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
 PRISTINE="$CACHE/linux-7.3"
 TREE="$CACHE/tree-bench"
 JOBS=${JOBS:-$(nproc)}
-LLVM_SUFFIX=-19
+. "$REPO/scripts/llvm-version.sh"
+LLVM_SUFFIX=-$RDMAISO_LLVM
 DEBDIR="$REPO/.deb"
 BASE=${RDMAISO_BASE_CONFIG:-}
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -60,6 +61,8 @@ done
 # MODVERSIONS need gendwarfksyms, which needs it, and the packages stay small.
 # The distribution's signing keys are not available: the build signs its
 # modules with a key it generates (when the base configuration signs modules).
+# The C helpers are inlined into Rust code (CONFIG_RUST_INLINE_HELPERS, which
+# EXPERT shows): the rdma controller's charge path calls one per atomic.
 deploy_fragment() {
 	cat <<-EOF
 		CONFIG_LOCALVERSION="${RDMAISO_LOCALVERSION--rdmaiso}"
@@ -72,6 +75,8 @@ deploy_fragment() {
 		CONFIG_MODVERSIONS=n
 		CONFIG_RANDSTRUCT_NONE=y
 		CONFIG_RUST=y
+		CONFIG_EXPERT=y
+		CONFIG_RUST_INLINE_HELPERS=y
 		CONFIG_CGROUPS=y
 		CONFIG_CGROUP_RDMA=y
 		CONFIG_NET_NS=y
@@ -109,8 +114,9 @@ else
 	mkdir -p "$OUT"
 	deploy_fragment >"$OUT/rdmaiso-deploy.config"
 	# shellcheck disable=SC2046
-	stamp=$(cat "$BASE" "$OUT/rdmaiso-deploy.config" "$REPO"/patches/*.patch \
-		$(find "$REPO" -name Kconfig -not -path "*/.git/*") 2>/dev/null | sha256sum | cut -c1-16)
+	stamp=$({ echo "LLVM=$LLVM_SUFFIX"; cat "$BASE" "$OUT/rdmaiso-deploy.config" \
+		"$REPO"/patches/*.patch $(find "$REPO" -name Kconfig -not -path "*/.git/*") \
+		2>/dev/null; } | sha256sum | cut -c1-16)
 	if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.rdmaiso-config" 2>/dev/null)" != "$stamp" ]; then
 		say CONFIG "$BASE + the project's options (scripts/deb.sh)"
 		cp "$BASE" "$OUT/.config"

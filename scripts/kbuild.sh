@@ -3,7 +3,7 @@
 #
 # Build the kernel and the project's modules in the cached tree.
 #
-# usage: kbuild.sh {test|bench|upstream|bench-inline|upstream-inline} [make targets...]
+# usage: kbuild.sh {test|bench|upstream|bench-plain|upstream-plain} [make targets...]
 #
 # The source tree lives in $RDMAISO_CACHE/tree (a copy of the pristine
 # linux-source-7.3 with the project laid on top by overlay.sh; the bench
@@ -14,9 +14,17 @@
 # "upstream" builds the pristine source itself (no patch, no project
 # directory) with the bench configuration: the reference the benchmarks
 # compare the bench kernel with.
+#
+# Every flavor is built with the clang of rustc's LLVM major version (22 for
+# rustc 1.95; scripts/llvm-version.sh) and
+# CONFIG_RUST_INLINE_HELPERS (configs/inline.config): the C helpers that Rust
+# code calls for atomics, RCU, refcounts are inlined into it by cross-language
+# LTO instead of being a function call each.  The -plain flavors of bench and
+# upstream leave that option out (same compiler), for the benchmark's "without
+# inlined helpers" table (scripts/bench.sh, RDMAISO_BENCH_PLAIN=1).
 set -euo pipefail
 
-FLAVOR=${1:?"usage: kbuild.sh test|bench|upstream|bench-inline|upstream-inline [targets]"}
+FLAVOR=${1:?"usage: kbuild.sh test|bench|upstream|bench-plain|upstream-plain [targets]"}
 shift
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${RDMAISO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rdma-iso}
@@ -25,17 +33,11 @@ TREE="$CACHE/tree"
 OUT="$CACHE/build-$FLAVOR"
 JOBS=${JOBS:-$(nproc)}
 export PATH="$HOME/.cargo/bin:$PATH"
-LLVM_SUFFIX=-19
-# The -inline flavors: bench and upstream built with clang 22, the LLVM of
-# rustc, so that CONFIG_RUST_INLINE_HELPERS can inline the C helpers (atomics,
-# RCU) into Rust code (configs/inline.config).  Optional: scripts/bench.sh
-# builds them only with RDMAISO_BENCH_INLINE=1 (and clang-22 installed).
-INLINE=
+. "$REPO/scripts/llvm-version.sh"
+LLVM_SUFFIX=-$RDMAISO_LLVM
+INLINE=1
 case $FLAVOR in
-*-inline)
-	INLINE=1
-	LLVM_SUFFIX=-22
-	;;
+*-plain) INLINE= ;;
 esac
 
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -60,7 +62,7 @@ need bindgen "bindgen-cli through cargo"
 	die "rust-src is missing. Run scripts/setup.sh (rustup component add rust-src)."
 
 # 2. Overlay.
-CFG=${FLAVOR%-inline}
+CFG=${FLAVOR%-plain}
 [ "$CFG" = bench ] && TREE="$CACHE/tree-bench"
 if [ "$CFG" = upstream ]; then
 	TREE=$PRISTINE
@@ -76,13 +78,14 @@ mk() { make -C "$TREE" O="$OUT" LLVM=$LLVM_SUFFIX -j"$JOBS" "$@"; }
 mkdir -p "$OUT"
 frags="$REPO/configs/common.config $REPO/configs/$CFG.config"
 [ -n "$INLINE" ] && frags="$frags $REPO/configs/inline.config"
-if [ "${FLAVOR%-inline}" = upstream ]; then
+if [ "${FLAVOR%-plain}" = upstream ]; then
 	# The project's own options do not exist upstream.
 	grep -hv RDMAISO $frags >"$OUT/rdmaiso-upstream.config"
 	frags="$OUT/rdmaiso-upstream.config"
 fi
-stamp=$(cat $frags "$REPO"/patches/*.patch $(find "$REPO" -name Kconfig -not -path "*/.git/*") 2>/dev/null |
-	sha256sum | cut -c1-16)
+# shellcheck disable=SC2046,SC2086
+stamp=$({ echo "LLVM=$LLVM_SUFFIX"; cat $frags "$REPO"/patches/*.patch \
+	$(find "$REPO" -name Kconfig -not -path "*/.git/*") 2>/dev/null; } | sha256sum | cut -c1-16)
 if [ ! -f "$OUT/.config" ] || [ "$(cat "$OUT/.rdmaiso-config" 2>/dev/null)" != "$stamp" ]; then
 	echo "  CONFIG  $FLAVOR (tinyconfig + ${frags//$REPO\//})"
 	mk -s tinyconfig >/dev/null

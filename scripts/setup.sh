@@ -53,8 +53,11 @@ EOT
 	stamp_update=1
 fi
 
+# clang, lld and llvm of rustc's LLVM major version (scripts/llvm-version.sh).
+. "$(dirname "$0")/llvm-version.sh"
+L=$RDMAISO_LLVM
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio kmod dwarves
-python3-venv libclang-19-dev clang-19 lld-19 llvm-19 rdma-core ibverbs-utils rdmacm-utils ibverbs-providers
+python3-venv libclang-$L-dev clang-$L lld-$L llvm-$L rdma-core ibverbs-utils rdmacm-utils ibverbs-providers
 libibverbs-dev librdmacm-dev perftest iproute2 busybox-static xz-utils rsync
 iputils-ping procps runc debhelper libdw-dev"
 
@@ -68,6 +71,8 @@ if [ -n "$missing" ] || [ -n "${stamp_update:-}" ]; then
 	$SUDO apt-get update -qq
 fi
 if [ -n "$missing" ]; then
+	apt-cache show "clang-$L" >/dev/null 2>&1 ||
+		die "no Debian package clang-$L, the LLVM major version of $(rustc --version)"
 	say "installing:$missing"
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
