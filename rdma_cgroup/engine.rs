@@ -6,14 +6,14 @@
 //! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
 //! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
 //! is created only once its parent cgroup has the pool of the same slot, and links to it (as
-//! `page_counter::parent`): a charge finds its cgroup's pool with one XArray lookup and walks up
-//! the links.
+//! `page_counter::parent`): a charge finds its cgroup's pool with one load from a small table
+//! indexed by slot (an XArray lookup for slots past it) and walks up the links.
 
 use super::res::{Resource, NR_RESOURCES};
 use core::ptr;
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::atomic::{Acquire, Atomic, Relaxed, Release},
     sync::rcu,
     xarray::{AllocKind, XArray},
 };
@@ -188,6 +188,7 @@ impl Pool {
     /// (levels past [`PEAK_LEVELS`] read theirs again).
     fn charge(&self, r: Resource, n: u64) -> Result<(), (usize, &Pool)> {
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
+        let mut levels = 0;
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
             let old = c.usage.fetch_add(n, Relaxed);
@@ -196,6 +197,7 @@ impl Pool {
                     if let Some(entry) = charged.get_mut(depth) {
                         *entry = Some((c, new));
                     }
+                    levels = depth + 1;
                 }
                 _ => {
                     c.usage.fetch_sub(n, Relaxed);
@@ -204,12 +206,14 @@ impl Pool {
                 }
             }
         }
-        for (c, new) in charged.iter().flatten() {
+        for (c, new) in charged.iter().take(levels).flatten() {
             c.raise_peak(*new);
         }
-        for p in self.chain().skip(PEAK_LEVELS) {
-            let c = p.get(r);
-            c.raise_peak(c.usage.load(Relaxed));
+        if levels > PEAK_LEVELS {
+            for p in self.chain().skip(PEAK_LEVELS) {
+                let c = p.get(r);
+                c.raise_peak(c.usage.load(Relaxed));
+            }
         }
         Ok(())
     }
@@ -244,11 +248,21 @@ pub(crate) trait Hierarchy {
     fn notify_events(&self, local: bool);
 }
 
+/// Slots whose pools [`Cg::pool`] finds in [`Cg::fast`], without an XArray lookup (a host has
+/// rarely more RDMA devices than this).
+const FAST_SLOTS: usize = 16;
+
 /// The controller's state of one cgroup.
+///
+/// # Invariants
+///
+/// Each entry of `fast` is null or points to the pool of its slot in `pools`.
 #[pin_data]
 pub(crate) struct Cg {
     #[pin]
     pools: XArray<KBox<Pool>>,
+    /// The pools of the first [`FAST_SLOTS`] slots, once created and inserted in `pools`.
+    fast: [Atomic<*const Pool>; FAST_SLOTS],
     pub(crate) hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
 }
 
@@ -260,8 +274,10 @@ impl Cg {
     pub(crate) fn new(
         hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
     ) -> impl PinInit<Self, Error> {
+        // INVARIANT: `fast` starts out all null.
         try_pin_init!(Cg {
             pools <- XArray::new(AllocKind::Alloc),
+            fast: [const { Atomic::new(ptr::null()) }; FAST_SLOTS],
             hier,
         })
     }
@@ -275,7 +291,19 @@ impl Cg {
     }
 
     /// The pool of `slot`, if it exists.
+    #[inline]
     pub(crate) fn pool(&self, slot: u32) -> Option<&Pool> {
+        if let Some(f) = self.fast.get(slot as usize) {
+            // Acquire: pairs with the release in `pool_create`, so the pool's initialisation is
+            // seen. A null entry may be a pool not yet published: look in `pools`.
+            let p = f.load(Acquire);
+            // SAFETY: By the type invariant `p` is null or points to a pool in `pools`; pools
+            // are removed from `pools` only when it is dropped with `self`, so the pool stays
+            // valid for the borrow of `self`, and it is only ever shared.
+            if let Some(p) = unsafe { p.as_ref() } {
+                return Some(p);
+            }
+        }
         // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, and the lock
         // is taken only to insert new ones, never to replace or mutate one, so a pool borrowed no
         // longer than `&self` stays valid.
@@ -290,7 +318,17 @@ impl Cg {
 
     /// The pool of `slot`, created first here and at every ancestor that lacks one, top down so
     /// that each new pool can link to its parent's. May sleep.
+    #[inline]
     pub(crate) fn pool_or_create(&self, slot: u32) -> Result<&Pool, Error> {
+        match self.pool(slot) {
+            Some(p) => Ok(p),
+            None => self.pool_create(slot),
+        }
+    }
+
+    /// The slow path of [`Cg::pool_or_create`].
+    #[cold]
+    fn pool_create(&self, slot: u32) -> Result<&Pool, Error> {
         loop {
             if let Some(p) = self.pool(slot) {
                 return Ok(p);
@@ -319,9 +357,17 @@ impl Cg {
             // `missing` and so its pools; pools are never freed before their cgroup.
             let pool = unsafe { Pool::new(parent) };
             let new = KBox::new(pool, GFP_KERNEL)?;
+            let new_ptr: *const Pool = &*new;
             match missing.pools.lock().insert(slot as usize, new, GFP_KERNEL) {
-                // Another charger may have created it meanwhile: use theirs.
-                Ok(()) => {}
+                Ok(()) => {
+                    if let Some(f) = missing.fast.get(slot as usize) {
+                        // INVARIANT: `new_ptr` is the pool of `slot` just inserted in `pools`;
+                        // its box keeps it at this address. Release: pairs with the acquire in
+                        // `pool`.
+                        f.store(new_ptr, Release);
+                    }
+                }
+                // Another charger may have created it meanwhile: use theirs (it publishes it).
                 Err(e) if e.error == EBUSY => {}
                 Err(e) => return Err(e.error),
             }
@@ -546,6 +592,38 @@ mod tests {
         a.uncharge(0, Resource::Qp, 2);
         assert_eq!(usage(&a, 0, Resource::Qp), 0);
         assert_eq!(counter(&a, 0, Resource::Qp, |c| &c.peak), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn pools_in_and_past_the_fast_table() -> Result {
+        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let top = cg(None, &n)?;
+        let leaf = cg(Some(&top), &n)?;
+        let last = FAST_SLOTS as u32 - 1;
+        for slot in [0, last, last + 1, 1000] {
+            top.set_limits(slot, &limits(Resource::Pd, 1), None, None)?;
+            assert!(leaf.try_charge(slot, Resource::Pd, 1).is_ok());
+            assert!(matches!(
+                leaf.try_charge(slot, Resource::Pd, 1),
+                Err(Refused::Limit { .. })
+            ));
+            assert_eq!(usage(&top, slot, Resource::Pd), 1);
+            assert_eq!(usage(&leaf, slot, Resource::Pd), 1);
+            // The table, where it covers the slot, holds the pool that the XArray holds.
+            let table = leaf.fast.get(slot as usize).map(|f| f.load(Relaxed));
+            assert_eq!(table.is_some(), slot <= last);
+            // SAFETY: Pools stay in `pools` as long as `leaf` lives; nothing is replaced.
+            let xa = unsafe { leaf.pools.load_unlocked(slot as usize) }.map(ptr::from_ref);
+            assert!(xa.is_some());
+            if let Some(t) = table {
+                assert_eq!(Some(t), xa);
+            }
+            assert_eq!(leaf.pool(slot).map(ptr::from_ref), xa);
+            leaf.uncharge(slot, Resource::Pd, 1);
+            assert_eq!(usage(&top, slot, Resource::Pd), 0);
+            assert_eq!(counter(&top, slot, Resource::Pd, |c| &c.peak), 1);
+        }
         Ok(())
     }
 
