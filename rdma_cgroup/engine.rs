@@ -6,15 +6,17 @@
 //! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
 //! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
 //! is created only once its parent cgroup has the pool of the same slot, and links to it (as
-//! `page_counter::parent`): a charge finds its cgroup's pool with one load from a small table
-//! indexed by slot (an XArray lookup for slots past it) and walks up the links.
+//! `page_counter::parent`): a charge finds its cgroup's pool with one load from a table indexed
+//! by slot and walks up the links.
 
 use super::res::{Resource, NR_RESOURCES};
 use core::ptr;
 use kernel::{
+    new_mutex,
     prelude::*,
     sync::atomic::{Acquire, Atomic, Relaxed, Release},
     sync::rcu,
+    sync::Mutex,
     xarray::{AllocKind, XArray},
 };
 
@@ -248,21 +250,32 @@ pub(crate) trait Hierarchy {
     fn notify_events(&self, local: bool);
 }
 
-/// Slots whose pools [`Cg::pool`] finds in [`Cg::fast`], without an XArray lookup (a host has
-/// rarely more RDMA devices than this).
-const FAST_SLOTS: usize = 16;
+/// A table of pool pointers indexed by slot; its length never changes.
+struct SlotTable(KVec<Atomic<*const Pool>>);
+
+/// The first table's length; each new one doubles it, up to [`TABLE_MAX`].
+const TABLE_MIN: usize = 16;
+/// Slots from this one on are found in the XArray only.
+const TABLE_MAX: usize = 4096;
 
 /// The controller's state of one cgroup.
 ///
 /// # Invariants
 ///
-/// Each entry of `fast` is null or points to the pool of its slot in `pools`.
+/// `table` is null or points to the last table in `tables`. Each entry of a table in `tables` is
+/// null or points to the pool of its slot in `pools`.
 #[pin_data]
 pub(crate) struct Cg {
+    /// Owns the pools, keyed by slot.
     #[pin]
     pools: XArray<KBox<Pool>>,
-    /// The pools of the first [`FAST_SLOTS`] slots, once created and inserted in `pools`.
-    fast: [Atomic<*const Pool>; FAST_SLOTS],
+    /// The current table of pools by slot, for lookups without the XArray.
+    table: Atomic<*const SlotTable>,
+    /// Every table made, the current one last. A table is replaced by a longer one and kept
+    /// until the cgroup is freed, so that a lookup may go on reading an old one (at most twice
+    /// the memory of the last, and no RCU grace period to wait for). Taken to publish a pool.
+    #[pin]
+    tables: Mutex<KVec<KBox<SlotTable>>>,
     pub(crate) hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
 }
 
@@ -274,10 +287,11 @@ impl Cg {
     pub(crate) fn new(
         hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
     ) -> impl PinInit<Self, Error> {
-        // INVARIANT: `fast` starts out all null.
+        // INVARIANT: There is no table yet.
         try_pin_init!(Cg {
             pools <- XArray::new(AllocKind::Alloc),
-            fast: [const { Atomic::new(ptr::null()) }; FAST_SLOTS],
+            table: Atomic::new(ptr::null()),
+            tables <- new_mutex!(KVec::new()),
             hier,
         })
     }
@@ -293,17 +307,23 @@ impl Cg {
     /// The pool of `slot`, if it exists.
     #[inline]
     pub(crate) fn pool(&self, slot: u32) -> Option<&Pool> {
-        if let Some(f) = self.fast.get(slot as usize) {
-            // Acquire: pairs with the release in `pool_create`, so the pool's initialisation is
-            // seen. A null entry may be a pool not yet published: look in `pools`.
-            let p = f.load(Acquire);
-            // SAFETY: By the type invariant `p` is null or points to a pool in `pools`; pools
-            // are removed from `pools` only when it is dropped with `self`, so the pool stays
-            // valid for the borrow of `self`, and it is only ever shared.
-            if let Some(p) = unsafe { p.as_ref() } {
-                return Some(p);
+        // Acquire (both loads): pairs with the releases in `publish`, so the table's and the
+        // pool's initialisation are seen.
+        let t = self.table.load(Acquire);
+        // SAFETY: By the type invariant `t` is null or points to a table in `tables`, which
+        // keeps it, unchanged in length, until `self` is dropped.
+        if let Some(t) = unsafe { t.as_ref() } {
+            if let Some(e) = t.0.get(slot as usize) {
+                let p = e.load(Acquire);
+                // SAFETY: By the type invariant `p` is null or points to a pool in `pools`;
+                // pools are removed from `pools` only when it is dropped with `self`, so the
+                // pool stays valid for the borrow of `self`, and it is only ever shared.
+                if let Some(p) = unsafe { p.as_ref() } {
+                    return Some(p);
+                }
             }
         }
+        // Not in the table: a slot past it, or a pool not yet published.
         // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, and the lock
         // is taken only to insert new ones, never to replace or mutate one, so a pool borrowed no
         // longer than `&self` stays valid.
@@ -358,19 +378,61 @@ impl Cg {
             let pool = unsafe { Pool::new(parent) };
             let new = KBox::new(pool, GFP_KERNEL)?;
             let new_ptr: *const Pool = &*new;
-            match missing.pools.lock().insert(slot as usize, new, GFP_KERNEL) {
-                Ok(()) => {
-                    if let Some(f) = missing.fast.get(slot as usize) {
-                        // INVARIANT: `new_ptr` is the pool of `slot` just inserted in `pools`;
-                        // its box keeps it at this address. Release: pairs with the acquire in
-                        // `pool`.
-                        f.store(new_ptr, Release);
-                    }
-                }
+            // The XArray's lock is released before `publish`, which may sleep.
+            let inserted = missing.pools.lock().insert(slot as usize, new, GFP_KERNEL);
+            match inserted {
+                // SAFETY: `new_ptr` is the pool of `slot` just inserted in `missing.pools`; its
+                // box keeps it at this address.
+                Ok(()) => unsafe { missing.publish(slot, new_ptr) },
                 // Another charger may have created it meanwhile: use theirs (it publishes it).
                 Err(e) if e.error == EBUSY => {}
                 Err(e) => return Err(e.error),
             }
+        }
+    }
+
+    /// Enters `pool` in the table as the pool of `slot`, replacing the table by a longer one if
+    /// it is too short. Without memory for a table, or for a slot past [`TABLE_MAX`], the pool
+    /// is found in the XArray only.
+    ///
+    /// # Safety
+    ///
+    /// `pool` points to the pool of `slot` in `self.pools`.
+    unsafe fn publish(&self, slot: u32, pool: *const Pool) {
+        let slot = slot as usize;
+        if slot >= TABLE_MAX {
+            return;
+        }
+        let mut tables = self.tables.lock();
+        let len = tables.last().map_or(0, |t| t.0.len());
+        if slot >= len {
+            let new_len = (slot + 1).next_power_of_two().max(TABLE_MIN);
+            let Ok(mut v) = KVec::with_capacity(new_len, GFP_KERNEL) else {
+                return;
+            };
+            for i in 0..new_len {
+                let old = tables.last().and_then(|t| t.0.get(i));
+                let e = old.map_or(ptr::null(), |e| e.load(Relaxed));
+                // Cannot fail: the capacity is there.
+                if v.push(Atomic::new(e), GFP_KERNEL).is_err() {
+                    return;
+                }
+            }
+            let Ok(t) = KBox::new(SlotTable(v), GFP_KERNEL) else {
+                return;
+            };
+            let t_ptr: *const SlotTable = &*t;
+            if tables.push(t, GFP_KERNEL).is_err() {
+                return;
+            }
+            // INVARIANT: The new table is the last in `tables`; its entries are those of the
+            // previous one, copied under the lock that every entry is stored under. Release:
+            // pairs with the acquire in `pool`.
+            self.table.store(t_ptr, Release);
+        }
+        if let Some(e) = tables.last().and_then(|t| t.0.get(slot)) {
+            // INVARIANT: By the safety requirements. Release: pairs with the acquire in `pool`.
+            e.store(pool, Release);
         }
     }
 
@@ -596,12 +658,14 @@ mod tests {
     }
 
     #[test]
-    fn pools_in_and_past_the_fast_table() -> Result {
+    fn pools_in_and_past_the_table() -> Result {
         let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
         let top = cg(None, &n)?;
         let leaf = cg(Some(&top), &n)?;
-        let last = FAST_SLOTS as u32 - 1;
-        for slot in [0, last, last + 1, 1000] {
+        let min = TABLE_MIN as u32;
+        // The table grows (16, 32, 1024 places) and keeps what it held; the last slot is past
+        // the table's largest length.
+        for slot in [0, min - 1, min, 1000, 3, TABLE_MAX as u32] {
             top.set_limits(slot, &limits(Resource::Pd, 1), None, None)?;
             assert!(leaf.try_charge(slot, Resource::Pd, 1).is_ok());
             assert!(matches!(
@@ -611,8 +675,13 @@ mod tests {
             assert_eq!(usage(&top, slot, Resource::Pd), 1);
             assert_eq!(usage(&leaf, slot, Resource::Pd), 1);
             // The table, where it covers the slot, holds the pool that the XArray holds.
-            let table = leaf.fast.get(slot as usize).map(|f| f.load(Relaxed));
-            assert_eq!(table.is_some(), slot <= last);
+            let t = leaf.table.load(Relaxed);
+            // SAFETY: `t` is null or a table that `leaf.tables` keeps while `leaf` lives.
+            let t = unsafe { t.as_ref() };
+            let table = t
+                .and_then(|t| t.0.get(slot as usize))
+                .map(|e| e.load(Relaxed));
+            assert_eq!(table.is_some(), (slot as usize) < TABLE_MAX);
             // SAFETY: Pools stay in `pools` as long as `leaf` lives; nothing is replaced.
             let xa = unsafe { leaf.pools.load_unlocked(slot as usize) }.map(ptr::from_ref);
             assert!(xa.is_some());
@@ -624,6 +693,15 @@ mod tests {
             assert_eq!(usage(&top, slot, Resource::Pd), 0);
             assert_eq!(counter(&top, slot, Resource::Pd, |c| &c.peak), 1);
         }
+        // The pools entered before the table grew are in the last one.
+        let t = leaf.table.load(Relaxed);
+        // SAFETY: As above.
+        let t = unsafe { t.as_ref() }.ok_or(EINVAL)?;
+        assert_eq!(t.0.len(), 1024);
+        for slot in [0, min - 1, min, 3] {
+            assert!(!t.0[slot as usize].load(Relaxed).is_null());
+        }
+        assert!(t.0[1].load(Relaxed).is_null());
         Ok(())
     }
 
