@@ -10,7 +10,8 @@
 #   cmps-upstream|cmps-module <phase> <ns per ID>   (run-cm-bench.sh)
 #
 # usage: run-bench.sh <rdmacg_bench.ko> [iterations]
-#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark;
+#   RDMAISO_BENCH_PARTS=cg: only the rdma cgroup microbenchmark
+#   (RDMAISO_BENCH_THREADS, "1 2": the thread counts it runs);
 #   RDMAISO_BENCH_PARTS=verbs: only the verbs loop, VERBS_ROUNDS (5) rounds of
 #   unloaded/loaded (for the instruction-clocked run of scripts/bench.sh).
 set -eu -o pipefail
@@ -22,6 +23,7 @@ esac
 DIR=$(cd "$(dirname "$0")" && pwd)
 KO=$1
 ITERS=${2:-200000}
+THREADS=${RDMAISO_BENCH_THREADS:-1 2}
 CG=/sys/fs/cgroup
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -66,7 +68,7 @@ bench_cg() {
 		cg=$CG/b1
 		[ $depth = 4 ] && cg=$CG/b4/l2/l3/l4
 		for devs in 1 64; do
-			for threads in 1 2; do
+			for threads in $THREADS; do
 				best='' best_mops=''
 				for _ in 1 2 3; do	# best of three
 					for t in $(seq "$threads"); do
