@@ -72,7 +72,7 @@ if [ -n "$missing" ] || [ -n "${stamp_update:-}" ]; then
 fi
 if [ -n "$missing" ]; then
 	apt-cache show "clang-$L" >/dev/null 2>&1 ||
-		die "no Debian package clang-$L, the LLVM major version of $(rustc --version)"
+		die "no Debian package clang-$L (LLVM $L is the LLVM of rustc; see scripts/llvm-version.sh)"
 	say "installing:$missing"
 	# shellcheck disable=SC2086
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
