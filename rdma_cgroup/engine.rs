@@ -404,15 +404,14 @@ impl Cg {
             return;
         }
         let mut tables = self.tables.lock();
-        let len = tables.last().map_or(0, |t| t.0.len());
-        if slot >= len {
+        let old: &[Atomic<*const Pool>] = tables.last().map_or(&[], |t| &t.0[..]);
+        if slot >= old.len() {
             let new_len = (slot + 1).next_power_of_two().max(TABLE_MIN);
             let Ok(mut v) = KVec::with_capacity(new_len, GFP_KERNEL) else {
                 return;
             };
             for i in 0..new_len {
-                let old = tables.last().and_then(|t| t.0.get(i));
-                let e = old.map_or(ptr::null(), |e| e.load(Relaxed));
+                let e = old.get(i).map_or(ptr::null(), |e| e.load(Relaxed));
                 // Cannot fail: the capacity is there.
                 if v.push(Atomic::new(e), GFP_KERNEL).is_err() {
                     return;
