@@ -11,8 +11,9 @@
 # usage: overlay.sh <repo> <pristine> <tree>
 set -euo pipefail
 
-# Absolute paths: the copy below runs from inside the repository's folders.
-REPO=$(cd "$1" && pwd) PRISTINE=$(cd "$2" && pwd) TREE=$(realpath -m "$3")
+# Absolute paths; the pristine one with symlinks resolved, or "cp -a" below
+# would copy a symlink and the overlay would write into the pristine source.
+REPO=$(cd "$1" && pwd) PRISTINE=$(cd "$2" && pwd -P) TREE=$(realpath -m "$3")
 STAGE="$TREE.stage"
 MANIFEST="$TREE.manifest"
 
