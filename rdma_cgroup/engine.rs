@@ -762,6 +762,85 @@ mod tests {
     }
 
     #[test]
+    fn huge_charges_are_refused_without_a_trace() -> Result {
+        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let top = cg(None, &n)?;
+        let a = cg(Some(&top), &n)?;
+        let b = cg(Some(&top), &n)?;
+        top.set_limits(0, &limits(Resource::MrBytes, 1 << 20), None, None)?;
+        assert!(b.try_charge(0, Resource::MrBytes, 4096).is_ok());
+        // Refused at the top, for any size, and nothing stays charged at any level; the
+        // unlimited level below it does not wrap either.
+        for huge in [MAX, MAX - 4095, 1 << 63, (1 << 20) - 4095] {
+            assert!(matches!(
+                a.try_charge(0, Resource::MrBytes, huge),
+                Err(Refused::Limit { .. })
+            ));
+            assert_eq!(usage(&a, 0, Resource::MrBytes), 0);
+            assert_eq!(usage(&top, 0, Resource::MrBytes), 4096);
+        }
+        // Exactly the room left is granted; one more byte is not.
+        assert!(a.try_charge(0, Resource::MrBytes, (1 << 20) - 4096).is_ok());
+        assert!(b.try_charge(0, Resource::MrBytes, 1).is_err());
+        a.uncharge(0, Resource::MrBytes, (1 << 20) - 4096);
+        b.uncharge(0, Resource::MrBytes, 4096);
+        assert_eq!(usage(&top, 0, Resource::MrBytes), 0);
+        assert_eq!(counter(&a, 0, Resource::MrBytes, |c| &c.peak), (1 << 20) - 4096);
+        assert_eq!(counter(&top, 0, Resource::MrBytes, |c| &c.peak), 1 << 20);
+        Ok(())
+    }
+
+    /// Rounds of each side of [`concurrent_huge_charges_leave_a_sibling_alone`].
+    const ROUNDS: u64 = 20000;
+
+    /// One cgroup charges absurd sizes on one CPU while its sibling charges and uncharges 4 KiB
+    /// on the other, under a parent with room for 256 such charges: the sibling is never refused
+    /// and no level's usage is ever seen above the parent's limit. With add-then-compare the
+    /// absurd charge inflates (and wraps) the parent's usage for a moment, refusing the sibling
+    /// or corrupting the count.
+    #[test]
+    fn concurrent_huge_charges_leave_a_sibling_alone() -> Result {
+        use kernel::sync::Completion;
+        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let top = cg(None, &n)?;
+        let a = cg(Some(&top), &n)?;
+        let b = cg(Some(&top), &n)?;
+        top.set_limits(0, &limits(Resource::MrBytes, 1 << 20), None, None)?;
+        let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let huge_ok = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let (wa, wdone, wok) = (a.clone(), done.clone(), huge_ok.clone());
+        kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            for i in 0..ROUNDS {
+                let size = if i % 2 == 0 { MAX - 4095 } else { MAX };
+                if wa.try_charge(0, Resource::MrBytes, size).is_ok() {
+                    wok.fetch_add(1, Relaxed);
+                    wa.uncharge(0, Resource::MrBytes, size);
+                }
+            }
+            wdone.complete_all();
+        })?;
+        let (mut refused, mut over) = (0u64, 0u64);
+        for _ in 0..ROUNDS {
+            match b.try_charge(0, Resource::MrBytes, 4096) {
+                Ok(()) => b.uncharge(0, Resource::MrBytes, 4096),
+                Err(_) => refused += 1,
+            }
+            if usage(&top, 0, Resource::MrBytes) > 1 << 20 {
+                over += 1;
+            }
+        }
+        done.wait_for_completion();
+        assert_eq!(huge_ok.load(Relaxed), 0);
+        assert_eq!(refused, 0);
+        assert_eq!(over, 0);
+        for c in [&top, &a, &b] {
+            assert_eq!(usage(c, 0, Resource::MrBytes), 0);
+        }
+        assert!(counter(&top, 0, Resource::MrBytes, |c| &c.peak) <= 1 << 20);
+        Ok(())
+    }
+
+    #[test]
     fn allowed_sets_intersect() -> Result {
         let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
         let top = cg(None, &n)?;

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mr_bytes against a hostile tenant, over rxe: one cgroup floods the device
+# with registrations of absurd lengths while its sibling under the same
+# limited parent registers 4 KiB MRs; lengths are checked before anything is
+# charged, the sibling is never refused, nothing stays charged and the
+# kernel does not warn.  Also the exact boundary of the limit and implicit
+# ODP MRs, which charge nothing.
+set -u
+DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$DIR/../.." && pwd)
+# shellcheck source=scripts/guest/rdmaiso-lib.sh
+. "$REPO/scripts/guest/rdmaiso-lib.sh"
+OBJS="$DIR/build/rdma_objs"
+FLOOD="$DIR/build/mr_flood"
+CG=/sys/fs/cgroup
+T=$CG/rdmaiso_mr
+SECS=${RDMAISO_MR_FLOOD_SECS:-8}
+
+for p in "$OBJS" "$FLOOD"; do
+	[ -x "$p" ] || { echo "SKIP: $p not built (make -C tests/selftests)"; exit $KSFT_SKIP; }
+done
+mountpoint -q $CG || mount -t cgroup2 none $CG
+grep -qw rdma $CG/cgroup.controllers || { echo "SKIP: no rdma controller"; exit $KSFT_SKIP; }
+
+cleanup() {
+	rmdir $T/a $T/b 2>/dev/null; rmdir $T 2>/dev/null
+	rdma link del rxe_mr 2>/dev/null
+	ip link del mr_v0 2>/dev/null
+}
+trap cleanup EXIT
+cleanup
+
+ip link add mr_v0 type veth peer name mr_v1 && ip link set mr_v0 up && ip link set mr_v1 up &&
+	ip addr add 10.78.0.1/24 dev mr_v0 || exit 1
+rdmaiso_rxe rxe_mr mr_v0 || exit 1
+echo +rdma > $CG/cgroup.subtree_control
+mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/a $T/b || exit 1
+
+val() {	# val <file> <key>: the value of key on rxe_mr's line
+	grep "^rxe_mr " "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+run() {	# run <cgroup> <program> <args...>: run a program inside a cgroup
+	local cg=$1
+	shift
+	sh -c "echo \$\$ > $cg/cgroup.procs && exec $*"
+}
+field() {	# field <output> <key>
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+warnings() { dmesg | grep -c 'WARNING:'; }
+
+tap_plan_begin
+echo "rxe_mr mr_bytes=1048576" > $T/rdma.max
+w0=$(warnings)
+
+# The flood: absurd lengths in a, 4 KiB MRs in b, at the same time.
+run $T/a "$FLOOD" rxe_mr 0xfffffffffffff000 "$SECS" > /tmp/mr_huge.out &
+huge=$!
+run $T/a "$FLOOD" rxe_mr 0xffffffffffffffff "$SECS" > /tmp/mr_max.out &
+max=$!
+small=$(run $T/b "$FLOOD" rxe_mr 4096 "$SECS")
+wait $huge $max
+h=$(cat /tmp/mr_huge.out) m=$(cat /tmp/mr_max.out)
+echo "# a (0xfffffffffffff000): $h"
+echo "# a (0xffffffffffffffff): $m"
+echo "# b (4096): $small"
+tap_check "flood: the sibling's 4 KiB registrations are never refused ($small)" \
+	test "$(field "$small" fail)" = 0 -a "$(field "$small" regs)" -gt 0
+tap_check "flood: lengths that overflow the address space fail with EINVAL, before any charge ($h / $m)" \
+	test "$(field "$h" regs)/$(field "$h" errno)/$(field "$h" eagain)/$(field "$m" regs)/$(field "$m" errno)/$(field "$m" eagain)" = 0/22/0/0/22/0
+cur="$(val $T/rdma.current mr_bytes)/$(val $T/a/rdma.current mr_bytes)/$(val $T/b/rdma.current mr_bytes)"
+tap_check "flood: every process gone, mr_bytes current is 0 at every level (parent/a/b: $cur)" \
+	test "$cur" = 0/0/0
+peak=$(val $T/rdma.peak mr_bytes)
+tap_check "flood: the parent's peak never passed its limit (peak $peak)" test "$peak" -le 1048576
+tap_check "flood: no kernel warning ($w0 -> $(warnings))" test "$(warnings)" = "$w0"
+
+# The boundary: exactly the limit, then one byte more.
+out=$(run $T/a "$OBJS" rxe_mr mr:1048576 1)
+tap_check "mr_bytes=1048576: one MR of 1048576 bytes is registered ($out)" test "$out" = "created=1 errno=0"
+out=$(run $T/a "$OBJS" rxe_mr mr:1048577 1)
+tap_check "mr_bytes=1048576: one MR of 1048577 bytes fails with EAGAIN ($out)" test "$out" = "created=0 errno=11"
+ev=$(val $T/rdma.events mr_bytes.max)
+tap_check "the refusal is in the parent's rdma.events (mr_bytes.max=$ev)" test "$ev" -ge 1
+
+# Implicit ODP (start 0, length SIZE_MAX) charges nothing: the same result in
+# a limited cgroup as in the unlimited root (rxe may not support it at all).
+root=$("$FLOOD" rxe_mr 0xffffffffffffffff 0 odp)
+lim=$(run $T/a "$FLOOD" rxe_mr 0xffffffffffffffff 0 odp)
+tap_check "implicit ODP: as in the root cgroup, never EAGAIN (root: $root, limited: $lim)" \
+	test "$(field "$root" regs)/$(field "$root" errno)" = "$(field "$lim" regs)/$(field "$lim" errno)" -a "$(field "$lim" eagain)" = 0
+tap_check "implicit ODP: nothing left charged" test "$(val $T/rdma.current mr_bytes)" = 0
+
+tap_done
