@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The accounting engine: per-(cgroup, device slot) pools of atomic counters, charged
-//! hierarchically without a lock, in the style of `mm/page_counter.c`.
+//! hierarchically without a lock, like `mm/page_counter.c` but comparing before adding.
 //!
 //! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
 //! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
@@ -48,6 +48,21 @@ impl Counter {
             ev_fail: Atomic::new(0),
             ev_local_max: Atomic::new(0),
             ev_local_fail: Atomic::new(0),
+        }
+    }
+
+    /// Adds `n` to `usage` if the sum neither wraps nor exceeds `max`, and returns the sum;
+    /// `None` leaves `usage` untouched.
+    #[inline]
+    fn add_within_max(&self, n: u64) -> Option<u64> {
+        let max = self.max.load(Relaxed);
+        let mut old = self.usage.load(Relaxed);
+        loop {
+            let new = old.checked_add(n).filter(|&new| new <= max)?;
+            match self.usage.cmpxchg(old, new, Relaxed) {
+                Ok(_) => return Some(new),
+                Err(seen) => old = seen,
+            }
         }
     }
 
@@ -183,9 +198,10 @@ impl Pool {
         core::iter::successors(Some(self), |p| p.parent())
     }
 
-    /// Charges every level in one pass, page_counter style: add, compare with the limit, and on
-    /// a refusal take back what this walk added; returns the level (0: this pool) at its limit and
-    /// its pool.
+    /// Charges every level in one pass, bottom up: at each level, compare with the limit and
+    /// only then add (a `cmpxchg` loop), so that no level's usage is above its limit or wrapped,
+    /// not even for an instant, whatever `n`; on a refusal take back what this walk added and
+    /// return the level (0: this pool) at its limit and its pool.
     /// Peaks are raised only once every level took the charge, from the values the walk kept
     /// (levels past [`PEAK_LEVELS`] read theirs again).
     fn charge(&self, r: Resource, n: u64) -> Result<(), (usize, &Pool)> {
@@ -193,16 +209,14 @@ impl Pool {
         let mut levels = 0;
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
-            let old = c.usage.fetch_add(n, Relaxed);
-            match old.checked_add(n) {
-                Some(new) if new <= c.max.load(Relaxed) => {
+            match c.add_within_max(n) {
+                Some(new) => {
                     if let Some(entry) = charged.get_mut(depth) {
                         *entry = Some((c, new));
                     }
                     levels = depth + 1;
                 }
-                _ => {
-                    c.usage.fetch_sub(n, Relaxed);
+                None => {
                     self.uncharge(r, n, depth);
                     return Err((depth, p));
                 }
@@ -785,7 +799,10 @@ mod tests {
         a.uncharge(0, Resource::MrBytes, (1 << 20) - 4096);
         b.uncharge(0, Resource::MrBytes, 4096);
         assert_eq!(usage(&top, 0, Resource::MrBytes), 0);
-        assert_eq!(counter(&a, 0, Resource::MrBytes, |c| &c.peak), (1 << 20) - 4096);
+        assert_eq!(
+            counter(&a, 0, Resource::MrBytes, |c| &c.peak),
+            (1 << 20) - 4096
+        );
         assert_eq!(counter(&top, 0, Resource::MrBytes, |c| &c.peak), 1 << 20);
         Ok(())
     }
