@@ -7,10 +7,11 @@
  *
  * type: ctx pd cq qp srq mr mw ah, or
  *   mr:<bytes>       MRs of <bytes> each
- *   ah:<sl>[:<gid>]     AHs on port 1 with that SL, from (and to) GID index
- *                       <gid> (default 0)
- *   qprtr:<sl>[:<gid>]  RC QPs taken to RTR with an address vector of that SL
- *                       and source GID index
+ *   ah:<sl>[:<gid>[:<tc>]]     AHs on port 1 with that SL, from (and to) GID
+ *                              index <gid> (default 0), GRH traffic class <tc>
+ *                              (default 0)
+ *   qprtr:<sl>[:<gid>[:<tc>]]  RC QPs taken to RTR with an address vector of
+ *                              that SL, source GID index and traffic class
  *   cm_id:<ip>       rdma_cm IDs bound to local address <ip>
  *   tos:<ip>:<tos>   rdma_cm IDs with that type of service, address and route
  *                    resolved from and to <ip>
@@ -46,13 +47,15 @@ static struct ibv_context *open_dev(const char *name)
 	return ctx;
 }
 
-/* "<sl>[:<gid index>]" */
+/* "<sl>[:<gid index>[:<traffic class>]]" */
 static struct ibv_ah_attr ah_attr(struct ibv_context *ctx, const char *arg)
 {
 	const char *g = strchr(arg, ':');
+	const char *tc = g ? strchr(g + 1, ':') : NULL;
 	struct ibv_ah_attr a = {
 		.is_global = 1, .port_num = 1, .sl = atoi(arg),
-		.grh = { .sgid_index = g ? atoi(g + 1) : 0, .hop_limit = 64 },
+		.grh = { .sgid_index = g ? atoi(g + 1) : 0, .hop_limit = 64,
+			 .traffic_class = tc ? strtoul(tc + 1, NULL, 0) : 0 },
 	};
 
 	if (ibv_query_gid(ctx, 1, a.grh.sgid_index, &a.grh.dgid))

@@ -1,12 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mr_bytes against a hostile tenant, over rxe: one cgroup floods the device
-# with registrations of absurd lengths while its sibling under the same
-# limited parent registers 4 KiB MRs; lengths are checked before anything is
-# charged, the sibling is never refused, nothing stays charged and the
-# kernel does not warn.  Also the exact boundary of the limit and implicit
-# ODP MRs, which charge nothing.
+# The rdma controller against a hostile tenant, over rxe.
+#
+# mr_bytes: one cgroup floods the device with registrations of absurd
+# lengths while its sibling under the same limited parent registers 4 KiB
+# MRs; lengths are checked before anything is charged, the sibling is never
+# refused, nothing stays charged and the kernel does not warn.  Also the
+# exact boundary of the limit and implicit ODP MRs, which charge nothing.
+#
+# up=: every priority an address vector puts on the wire is policed, the
+# DSCP of its traffic class included, and rdma_cm's type of service through
+# the SL the netdev's VLAN egress map makes of it.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
@@ -27,6 +32,7 @@ grep -qw rdma $CG/cgroup.controllers || { echo "SKIP: no rdma controller"; exit 
 cleanup() {
 	rmdir $T/a $T/b 2>/dev/null; rmdir $T 2>/dev/null
 	rdma link del rxe_mr 2>/dev/null
+	ip link del mr_v0.5 2>/dev/null
 	ip link del mr_v0 2>/dev/null
 }
 trap cleanup EXIT
@@ -92,5 +98,39 @@ lim=$(run $T/a "$FLOOD" rxe_mr 0xffffffffffffffff 0 odp)
 tap_check "implicit ODP: as in the root cgroup, never EAGAIN (root: $root, limited: $lim)" \
 	test "$(field "$root" regs)/$(field "$root" errno)" = "$(field "$lim" regs)/$(field "$lim" errno)" -a "$(field "$lim" eagain)" = 0
 tap_check "implicit ODP: nothing left charged" test "$(val $T/rdma.current mr_bytes)" = 0
+echo "rxe_mr mr_bytes=max" > $T/rdma.max
+
+# User Priorities: the SL's low 3 bits and the DSCP of the traffic class
+# (IP precedence, DSCP >> 3, without a DCB APP table: veth has none).
+echo "rxe_mr up=0-3" > $T/rdma.max
+den0=$(val $T/rdma.events up.denied)
+prio() {	# prio <expected output> <description> <rdma_objs type:arg>
+	local out
+	out=$(run $T/a "$OBJS" rxe_mr "$3" 1)
+	tap_check "up=0-3: $2 ($out)" test "$out" = "$1"
+}
+prio "created=0 errno=1" "an AH with SL 0, traffic class 0xb8 (DSCP 46: UP 5) fails with EPERM" ah:0:0:0xb8
+prio "created=1 errno=0" "an AH with SL 0, traffic class 0x40 (DSCP 16: UP 2) is created" ah:0:0:0x40
+prio "created=0 errno=1" "an AH with SL 6, traffic class 0 fails with EPERM" ah:6:0:0
+prio "created=0 errno=1" "QP to RTR with SL 0, traffic class 0xe0 (UP 7) fails with EPERM" qprtr:0:0:0xe0
+prio "created=1 errno=0" "QP to RTR with SL 2, traffic class 0x60 (UP 3) works" qprtr:2:0:0x60
+den1=$(val $T/rdma.events up.denied)
+tap_check "up.denied counts the three refusals ($den0 -> $den1)" test "$den1" = $((den0 + 3))
+
+# rdma_cm programs the SL the netdev's priority maps make of the type of
+# service: over a VLAN whose egress map sends priority 0 as PCP 5, TOS 0 is
+# UP 5 on the wire.
+if ip link add link mr_v0 name mr_v0.5 type vlan id 5 egress-qos-map 0:5 2>/dev/null &&
+   ip addr add 10.79.0.1/24 dev mr_v0.5 && ip link set mr_v0.5 up; then
+	sleep 1	# the GID of the new address
+	prio "created=0 errno=1" "rdma_cm TOS 0 over a VLAN mapping priority 0 to PCP 5 fails with EPERM" tos:10.79.0.1:0
+	prio "created=1 errno=0" "rdma_cm TOS 0 without the VLAN (PCP 0) resolves" tos:10.78.0.1:0
+	prio "created=0 errno=1" "rdma_cm TOS 184 (DSCP 46: UP 5) fails with EPERM" tos:10.78.0.1:184
+	tap_check "dmesg names the SL rdma_cm chose" \
+		sh -c "dmesg | grep -q 'type of service 0x0 (SL 5, UP 5) not allowed'"
+else
+	tap_skip "rdma_cm over a VLAN" "no 802.1Q support"
+fi
+echo "rxe_mr up=max" > $T/rdma.max
 
 tap_done
