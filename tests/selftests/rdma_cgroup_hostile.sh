@@ -133,4 +133,39 @@ else
 fi
 echo "rxe_mr up=max" > $T/rdma.max
 
+# Limits kept for a device that goes away are keyed by its name and network
+# namespace: in exclusive netns mode another namespace's device of the same
+# name must not inherit them.
+excl_cleanup() {
+	ip netns exec mr_n1 rdma link del rxe_x 2>/dev/null
+	rdma link del rxe_x 2>/dev/null
+	ip netns del mr_n1 2>/dev/null
+	ip link del xa0 2>/dev/null
+	for _ in $(seq 50); do
+		rdma system set netns shared 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "# could not go back to shared netns mode"
+	return 1
+}
+if rdma system set netns exclusive 2>/dev/null; then
+	xval() { grep "^rxe_x " $T/rdma.max | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+	ip link add xa0 type veth peer name xa1 && ip link set xa0 up && ip link set xa1 up &&
+		ip netns add mr_n1 && rdma link add rxe_x type rxe netdev xa0 &&
+		echo "rxe_x qp=3" > $T/rdma.max && rdma dev set rxe_x netns mr_n1 &&
+		ip netns exec mr_n1 rdma link del rxe_x
+	ok=$?
+	rdma link add rxe_x type rxe netdev xa0
+	got=$(xval qp)
+	tap_check "exclusive mode: rxe_x limited to qp=3 and deleted in another netns, a new rxe_x in the initial netns starts unlimited (setup $ok, qp=$got)" \
+		test "$ok/$got" = 0/max
+	echo "rxe_x qp=4" > $T/rdma.max && rdma link del rxe_x && rdma link add rxe_x type rxe netdev xa0
+	tap_check "exclusive mode: the same name in the same netns gets its limits back (qp=$(xval qp))" \
+		test "$(xval qp)" = 4
+	excl_cleanup
+	tap_check "back to shared netns mode" sh -c "rdma system show | grep -q 'netns shared'"
+else
+	tap_skip "exclusive netns mode" "rdma system set netns exclusive refused (other namespaces exist?)"
+fi
+
 tap_done
