@@ -515,6 +515,32 @@ impl Cg {
         Ok(())
     }
 
+    /// Resets the pool of `slot`, if any, to what a new device starts with: no limit, every
+    /// priority allowed, no peak, no event. Usage is left alone: a slot is reset only when no
+    /// device is registered on it, so nothing is charged there.
+    pub(crate) fn reset_slot(&self, slot: u32) {
+        let Some(p) = self.pool(slot) else {
+            return;
+        };
+        for c in p.res.iter() {
+            c.max.store(MAX, Relaxed);
+            for a in [
+                &c.peak,
+                &c.ev_max,
+                &c.ev_fail,
+                &c.ev_local_max,
+                &c.ev_local_fail,
+            ] {
+                a.store(0, Relaxed);
+            }
+        }
+        p.sl.store(0xffff, Relaxed);
+        p.up.store(0xff, Relaxed);
+        for a in p.ev_denied.iter().chain(p.ev_local_denied.iter()) {
+            a.store(0, Relaxed);
+        }
+    }
+
     /// Sets every limit of every pool back to `max` (the cgroup goes offline and must drain).
     pub(crate) fn reset_limits(&self) {
         let mut slot = 0u32;

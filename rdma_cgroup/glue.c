@@ -217,6 +217,22 @@ void rdmacg_prio_unuse(struct rdma_cgroup *cg, struct rdmacg_device *device,
 }
 EXPORT_SYMBOL(rdmacg_prio_unuse);
 
+/*
+ * Resets @slot's pool in every cgroup, for a device slot being given to a
+ * new device.  Cgroup states are freed an RCU grace period after their css
+ * leaves the hierarchy, so the walk may visit dying ones.
+ */
+void rdmacg_reset_slot(u32 slot)
+{
+	struct cgroup_subsys_state *root = init_css_set.subsys[rdma_cgrp_id];
+	struct cgroup_subsys_state *css;
+
+	rcu_read_lock();
+	css_for_each_descendant_pre(css, root)
+		rdmacg_rs_reset_slot(css_rdmacg(css)->rs, slot);
+	rcu_read_unlock();
+}
+
 void rdmacg_register_device(struct rdmacg_device *device)
 {
 	device->slot = rdmacg_rs_register_device(device);

@@ -22,6 +22,7 @@ void rdmacg_rs_css_offline(void *state);
 void rdmacg_rs_css_free(void *state);
 u32 rdmacg_rs_register_device(struct rdmacg_device *device);
 void rdmacg_rs_unregister_device(struct rdmacg_device *device, u32 slot);
+void rdmacg_rs_reset_slot(void *state, u32 slot);
 int rdmacg_rs_try_charge(void *state, u32 slot, u32 index, u64 amount);
 void rdmacg_rs_uncharge(void *state, u32 slot, u32 index, u64 amount);
 u32 rdmacg_rs_allowed(void *state, u32 slot, bool ib);
@@ -31,5 +32,6 @@ int rdmacg_rs_write(void *state, const char *buf, size_t len);
 
 /* Called by the Rust side. */
 void rdmacg_notify_events(struct rdma_cgroup *cg, bool local);
+void rdmacg_reset_slot(u32 slot);
 
 #endif /* _KERNEL_CGROUP_RDMA_CGROUP_H */

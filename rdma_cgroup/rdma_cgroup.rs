@@ -21,6 +21,7 @@ use kernel::{
 mod engine;
 mod parse;
 mod res;
+mod slots;
 
 /// Prefix of this crate's log messages (the `pr_*!` macros need it outside a module).
 const __LOG_PREFIX: &[u8] = b"rdma_cgroup\0";
@@ -32,12 +33,19 @@ use res::{Resource, NR_RESOURCES};
 const NO_SLOT: u32 = u32::MAX;
 
 /// A device slot: accounting identity of a device, kept (with the limits configured for it)
-/// after the device unregisters, and given again to the next device with the same name.
+/// after the device unregisters, and given again to the next device with the same name in the
+/// same network namespace (see [`slots`] for the rule and its bound).
 struct Slot {
     /// The registered device, or `None` once it has unregistered.
     dev: Option<NonNull<bindings::rdmacg_device>>,
     /// The device's name when it unregistered (matched on re-registration).
     saved: KVec<u8>,
+    /// The device's network namespace (cookie) when it unregistered.
+    net: u64,
+    /// A limit was written for the slot since it was assigned.
+    limited: bool,
+    /// When the device unregistered, in the order of [`Slot::seq`] values.
+    seq: u64,
 }
 
 // SAFETY: `dev` is only dereferenced with `DEVICES` held, while the device is registered: ib_core
@@ -52,6 +60,16 @@ kernel::sync::global_lock! {
 }
 
 impl Slot {
+    fn view(&self) -> slots::View<'_> {
+        slots::View {
+            live: self.dev.is_some(),
+            name: &self.saved,
+            net: self.net,
+            limited: self.limited,
+            seq: self.seq,
+        }
+    }
+
     /// The live device's name and index.
     fn key(&self) -> Option<(&BStr, u32)> {
         let dev = self.dev?;
@@ -81,6 +99,8 @@ unsafe impl Sync for CHier {}
 extern "C" {
     // `struct rdma_cgroup *`, passed opaquely: bindgen cannot make its layout FFI-safe.
     fn rdmacg_notify_events(cg: *mut c_void, local: bool);
+    // Calls `rdmacg_rs_reset_slot()` for every cgroup; does not sleep.
+    fn rdmacg_reset_slot(slot: u32);
 }
 
 impl Hierarchy for CHier {
@@ -175,26 +195,38 @@ pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_de
         return NO_SLOT;
     };
     // SAFETY: `dev` is valid (safety requirements); its name is NUL-terminated.
-    let name = unsafe { CStr::from_char_ptr(dev.as_ref().name) }.to_bytes();
+    let (name, net) = unsafe {
+        let d = dev.as_ref();
+        (CStr::from_char_ptr(d.name).to_bytes(), d.net_cookie)
+    };
     let mut slots = DEVICES.lock();
-    // Limits configured for a device of this name that went away apply to this one.
-    if let Some(i) = slots
-        .iter()
-        .position(|s| s.dev.is_none() && s.saved.as_slice() == name)
-    {
-        slots[i].dev = Some(dev);
-        return i as u32;
-    }
-    if let Some(i) = slots
-        .iter()
-        .position(|s| s.dev.is_none() && s.saved.is_empty())
-    {
-        slots[i].dev = Some(dev);
-        return i as u32;
+    match slots::choose(slots.iter().map(Slot::view), name, net) {
+        // Limits configured for this device's previous incarnation apply to it.
+        slots::Choice::Keep(i) => {
+            slots[i].dev = Some(dev);
+            return i as u32;
+        }
+        slots::Choice::Reclaim(i) => {
+            // SAFETY: No device is registered on slot `i`, so nothing charges it; `DEVICES`,
+            // held, keeps writers of `rdma.max` away.
+            unsafe { rdmacg_reset_slot(i as u32) };
+            slots[i] = Slot {
+                dev: Some(dev),
+                saved: KVec::new(),
+                net: 0,
+                limited: false,
+                seq: 0,
+            };
+            return i as u32;
+        }
+        slots::Choice::New => {}
     }
     let slot = Slot {
         dev: Some(dev),
         saved: KVec::new(),
+        net: 0,
+        limited: false,
+        seq: 0,
     };
     match slots.push(slot, GFP_KERNEL) {
         Ok(()) => (slots.len() - 1) as u32,
@@ -213,6 +245,7 @@ pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_de
 #[no_mangle]
 pub unsafe extern "C" fn rdmacg_rs_unregister_device(dev: *mut bindings::rdmacg_device, slot: u32) {
     let mut slots = DEVICES.lock();
+    let seq = slots.iter().map(|s| s.seq).max().unwrap_or(0) + 1;
     let Some(s) = slots.get_mut(slot as usize) else {
         return;
     };
@@ -225,7 +258,22 @@ pub unsafe extern "C" fn rdmacg_rs_unregister_device(dev: *mut bindings::rdmacg_
         let _ = saved.extend_from_slice(name, GFP_KERNEL);
     }
     s.saved = saved;
+    // SAFETY: `dev` is still registered (safety requirements); ib_core set its namespace.
+    s.net = unsafe { (*dev).net_cookie };
+    s.seq = seq;
     s.dev = None;
+}
+
+/// Resets the pool of `slot` of the cgroup of `st` to a new device's defaults; called by
+/// `rdmacg_reset_slot()` for every cgroup.
+///
+/// # Safety
+///
+/// `st` is a live state; no device is registered on `slot`.
+#[no_mangle]
+pub unsafe extern "C" fn rdmacg_rs_reset_slot(st: *mut c_void, slot: u32) {
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }.reset_slot(slot);
 }
 
 /// Charges `n` of resource `res` on `slot` to the cgroup of `st` and its ancestors.
@@ -496,7 +544,7 @@ fn write(cg: &Cg, buf: &[u8]) -> Result {
     if reqs.is_empty() {
         return Err(EINVAL);
     }
-    let slots = DEVICES.lock();
+    let mut slots = DEVICES.lock();
     let mut targets = KVec::with_capacity(reqs.len(), GFP_KERNEL)?;
     for req in reqs {
         let slot = find_slot(&slots, req.name, req.index)?;
@@ -508,6 +556,9 @@ fn write(cg: &Cg, buf: &[u8]) -> Result {
     }
     for (slot, req) in targets.iter() {
         cg.set_limits(*slot, &req.limits, req.sl, req.up)?;
+        if let Some(s) = slots.get_mut(*slot as usize) {
+            s.limited = true;
+        }
     }
     Ok(())
 }
