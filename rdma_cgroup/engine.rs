@@ -536,7 +536,7 @@ impl Cg {
         }
         p.sl.store(0xffff, Relaxed);
         p.up.store(0xff, Relaxed);
-        for a in p.ev_denied.iter().chain(p.ev_local_denied.iter()) {
+        for a in [&p.ev_denied, &p.ev_local_denied].into_iter().flatten() {
             a.store(0, Relaxed);
         }
     }
