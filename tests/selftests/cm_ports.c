@@ -11,6 +11,11 @@
  *	type of service (which listeners pass on) before the bind, -l listens
  *	after it.  Prints "ok <port>" or "err <ERRNO>"
  *	per ID, then holds the IDs until stdin reaches EOF.
+ *   cm_ports threads [-t T] [-n N] [-r] [-d MS] ADDR PORT
+ *	T threads (default 1) in turn each create N IDs (default 1) bound to
+ *	ADDR:PORT (-r: REUSEADDR) and exit; once the last has exited, prints
+ *	"ok <port>" or "err <ERRNO>" per ID, holds the IDs until stdin reaches
+ *	EOF, then destroys them one by one, MS milliseconds apart (default 0).
  *   cm_ports serve ADDR PORT NAME
  *	Listens on ADDR:PORT ("listening", or "err <ERRNO>" and exit 2) and
  *	accepts every connection with NAME (up to 32 bytes) as private data,
@@ -26,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +77,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: cm_ports bind [-n N] [-l] [-r] [-A 0|1] [-T TOS] [-p tcp|udp|ipoib|ib] ADDR|ib PORT [ADDR|ib PORT...]\n"
+		"       cm_ports threads [-t T] [-n N] [-r] [-d MS] ADDR PORT\n"
 		"       cm_ports serve ADDR PORT NAME\n"
 		"       cm_ports connect [-t SECONDS] ADDR PORT\n");
 	return 1;
@@ -282,6 +289,99 @@ static int cmd_bind(int argc, char **argv)
 	while (nids--)
 		if (ids[nids])
 			rdma_destroy_id(ids[nids]);
+	free(ids);
+	rdma_destroy_event_channel(ch);
+	return 0;
+}
+
+/* What one thread of "threads" binds: n IDs, their errnos in err[]. */
+struct binder {
+	struct rdma_event_channel *ch;
+	struct sockaddr_storage *ss;
+	int reuse, n;
+	struct rdma_cm_id **ids;
+	int *err;
+};
+
+static void *binder_run(void *arg)
+{
+	struct binder *b = arg;
+	int i;
+
+	for (i = 0; i < b->n; i++)
+		b->err[i] = bind_one(b->ch, RDMA_PS_TCP, b->ss, b->reuse, -1, -1,
+				     0, &b->ids[i]);
+	return NULL;
+}
+
+static int cmd_threads(int argc, char **argv)
+{
+	int t = 1, n = 1, reuse = 0, delay = 0, opt, i, k, err;
+	struct rdma_event_channel *ch;
+	struct sockaddr_storage ss;
+	struct rdma_cm_id **ids;
+	int *errs;
+
+	while ((opt = getopt(argc, argv, "t:n:rd:")) != -1) {
+		switch (opt) {
+		case 't':
+			t = atoi(optarg);
+			break;
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'r':
+			reuse = 1;
+			break;
+		case 'd':
+			delay = atoi(optarg);
+			break;
+		default:
+			return usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (t < 1 || n < 1 || delay < 0 || (long)t * n > MAX_IDS ||
+	    argc != 2 || parse_addr(argv[0], argv[1], &ss))
+		return usage();
+
+	ch = channel(0);
+	ids = calloc((size_t)t * n, sizeof(*ids));
+	errs = calloc((size_t)t * n, sizeof(*errs));
+	if (!ch || !ids || !errs)
+		return 1;
+	for (k = 0; k < t; k++) {
+		struct binder b = {
+			.ch = ch, .ss = &ss, .reuse = reuse, .n = n,
+			.ids = ids + (size_t)k * n, .err = errs + (size_t)k * n,
+		};
+		pthread_t th;
+
+		err = pthread_create(&th, NULL, binder_run, &b);
+		if (!err)
+			err = pthread_join(th, NULL);
+		if (err) {
+			fprintf(stderr, "pthread: %s\n", strerror(err));
+			return 1;
+		}
+	}
+	for (i = 0; i < t * n; i++) {
+		if (errs[i])
+			printf("err %s\n", ename(errs[i]));
+		else
+			printf("ok %u\n", ntohs(rdma_get_src_port(ids[i])));
+	}
+	fflush(stdout);
+	hold();
+	for (i = 0; i < t * n; i++) {
+		if (!ids[i])
+			continue;
+		rdma_destroy_id(ids[i]);
+		if (delay)
+			usleep(delay * 1000);
+	}
+	free(errs);
 	free(ids);
 	rdma_destroy_event_channel(ch);
 	return 0;
@@ -588,6 +688,8 @@ int main(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "bind"))
 		return cmd_bind(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "threads"))
+		return cmd_threads(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "connect"))

@@ -6,8 +6,8 @@
 #
 # Topology: three pairs of namespaces sN <-> cN (N = 1..3), each joined by a
 # veth pair with the SAME addresses (sN 10.0.0.1, cN 10.0.0.2) and an rxe
-# device on each end.  e1, e2 (ephemeral ports), p1, p2 (privileged ports)
-# and g1 (deleted under live IDs) have no device.
+# device on each end.  e1, e2 (ephemeral ports), p1, p2 (privileged ports),
+# g1 (deleted under live IDs) and r1 (many IDs on one port) have no device.
 #
 #   a. a server on 10.0.0.1:2000 in s1, s2 and s3 at once; the client in cN
 #      gets the name of sN's server (both modes);
@@ -17,7 +17,11 @@
 #   e. /proc/net/rdma_cm_ports: format, per-netns contents;
 #   f. modprobe with bound IDs imports them, rmmod refused while bound;
 #   g. a netns deleted under live IDs, then its holders killed;
-#   h. reuse rules (EADDRINUSE/EADDRNOTAVAIL) identical in both modes.
+#   h. reuse rules (EADDRINUSE/EADDRNOTAVAIL) identical in both modes;
+#   i. /proc/net/rdma_cm_ports with 20000 IDs on one port: every one listed,
+#      no allocation failure or warning;
+#   j. IDs whose creating threads exited, destroyed one by one while another
+#      process reads the listing: the pid column shows their process.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
@@ -26,7 +30,7 @@ REPO=$(cd "$DIR/../.." && pwd)
 CMP="$DIR/build/cm_ports"
 MOD=cm_portspace
 REFCNT=/sys/module/$MOD/refcnt
-NSS=(s1 s2 s3 c1 c2 c3 e1 e2 p1 p2 g1)
+NSS=(s1 s2 s3 c1 c2 c3 e1 e2 p1 p2 g1 r1)
 NB=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 HDR=$(printf '%-5s %5s %-17s %2s %2s %7s %-15s %s %s' \
 	ps port state ra af pid comm local_address remote_address)
@@ -98,13 +102,16 @@ stop() {
 	return 0
 }
 
-# wait_lines <file> <n> [seconds]: wait until the file has at least n lines
+# wait_lines <file> <n> [seconds] [interval]: wait until the file has at
+# least n lines, looking every interval (a whole number of seconds; default
+# every 0.2 s)
 wait_lines() {
-	local i L
-	for ((i = 0; i < ${3:-30} * 5; i++)); do
+	local i L t=${4:-0.2} n=$((${3:-30} * 5))
+	[ -n "${4:-}" ] && n=$((${3:-30} / $4 + 1))
+	for ((i = 0; i < n; i++)); do
 		mapfile -t L <"$1" 2>/dev/null
 		[ "${#L[@]}" -ge "$2" ] && return 0
-		snooze 0.2
+		snooze "$t"
 	done
 	return 1
 }
@@ -156,6 +163,41 @@ as_nobody() {
 
 # rows <file>: the rows of a /proc/net/rdma_cm_ports file, single-spaced
 rows() { awk 'NR > 1 { $1 = $1; print }' "$1" 2>&1; }
+
+# port_rows <file> <port>: the distinct rows of <port> in a
+# /proc/net/rdma_cm_ports file, single-spaced, each after its count
+port_rows() {
+	awk -v p="$2" 'NR > 1 && $2 == p { $1 = $1; c[$0]++ }
+		END { for (l in c) print c[l], l }' "$1" 2>&1
+}
+
+# kmsg_mark <name>: mark the kernel log; kmsg_reports <name>: the warnings,
+# allocation failures and KASAN or BUG reports logged since the mark
+kmsg_mark() { echo "cm_portspace.sh: mark $1" >/dev/kmsg; }
+kmsg_reports() {
+	dmesg | sed -n "/cm_portspace.sh: mark $1\$/,\$p" |
+		grep -E 'WARNING:|page allocation failure|KASAN|BUG:|Oops'
+}
+
+# reader <pid> <port> <stop file>: read /proc/<pid>/net/rdma_cm_ports in a
+# loop until <stop file> exists or the file is gone; print each row of <port>
+# whose pid is not <pid>, then "reads <n> rows <rows of port> bad <those>"
+reader() {
+	local n=0 r=0 b=0 fd ps port st ra af pid rest
+	while [ ! -e "$3" ]; do
+		exec {fd}<"/proc/$1/net/rdma_cm_ports" || break
+		while read -r -u "$fd" ps port st ra af pid rest; do
+			[ "$port" = "$2" ] || continue
+			r=$((r + 1))
+			[ "$pid" = "$1" ] && continue
+			b=$((b + 1))
+			echo "bad: $ps $port $st $ra $af $pid $rest"
+		done
+		exec {fd}<&-
+		n=$((n + 1))
+	done 2>/dev/null
+	echo "reads $n rows $r bad $b"
+}
 
 # summary <file> <lo> <hi> [reserved]: what a "bind -n N 0.0.0.0 0" printed,
 # as "<n> ok, <distinct> distinct, <in range> in lo-hi, <r> reserved; <other lines>"
@@ -402,6 +444,60 @@ wait_refcnt "$BASE" 30
 expect "refcnt: above its baseline $BASE with the IDs ($held), back to it after" \
 	"$([ "$held" -gt "$BASE" ] 2>/dev/null && echo above)/$(refcnt)" "above/$BASE"
 expect "rdma_cm still works afterwards (a bind in e2)" "$(ns_run e2 bind 0.0.0.0 0 | cut -d' ' -f1)" ok
+
+# i. 20000 REUSEADDR IDs on port 4000 in r1, held by one process (they share
+# its one rdma_cm file): the listing shows every one, reading the port in
+# chunks, with no allocation of their size (so no allocation warning).
+N=20000
+kmsg_mark big
+hold big "$TMP/big" ip netns exec r1 "$CMP" bind -r -n $N 0.0.0.0 4000
+wait_lines "$TMP/big" $N 900 2
+expect "r1: $N REUSEADDR IDs bound to 0.0.0.0:4000 by one process" \
+	"$(summary "$TMP/big" 4000 4000)" "$N ok, 1 distinct, $N in 4000-4000, 0 reserved; -"
+expect "/proc/net/rdma_cm_ports: r1 lists all $N IDs of port 4000" \
+	"$(port_rows "/proc/${HPID[big]}/net/rdma_cm_ports" 4000)" \
+	"$N TCP 4000 ADDR_BOUND 1 1 ${HPID[big]} cm_ports 0.0.0.0:4000 0.0.0.0:0"
+expect "/proc/net/rdma_cm_ports: no allocation failure or warning in the kernel log" \
+	"$(kmsg_reports big)" ""
+stop big 300 KILL
+wait_refcnt "$BASE" 300
+expect "the holder of $N IDs, killed, releases port 4000" "$(refcnt)" "$BASE"
+
+# j. 50 threads in turn each bind 2 REUSEADDR IDs to port 4001 in r1 and
+# exit; then the process destroys the IDs one by one while a reader loops
+# over the listing.  The pid column is the process's, recorded at bind,
+# whatever became of the threads (the debug kernel's KASAN watches).
+kmsg_mark threads
+hold thr "$TMP/thr" ip netns exec r1 "$CMP" threads -t 50 -n 2 -r -d 20 0.0.0.0 4001
+wait_lines "$TMP/thr" 100 120
+tp=${HPID[thr]}
+for ((i = 0; i < 50; i++)); do
+	T=("/proc/$tp/task/"*)
+	[ "${#T[@]}" -eq 1 ] && break
+	snooze 0.2
+done
+expect "r1: 50 threads bound 100 IDs to 0.0.0.0:4001 and exited, leaving 1 thread" \
+	"$(summary "$TMP/thr" 4001 4001) ${#T[@]} thread(s)" \
+	"100 ok, 1 distinct, 100 in 4001-4001, 0 reserved; - 1 thread(s)"
+expect "/proc/net/rdma_cm_ports: the IDs of the exited threads show their process ($tp)" \
+	"$(port_rows "/proc/$tp/net/rdma_cm_ports" 4001)" \
+	"100 TCP 4001 ADDR_BOUND 1 1 $tp cm_ports 0.0.0.0:4001 0.0.0.0:0"
+rm -f "$TMP/thr.stop"
+(
+	# the holders' fifos must not stay open in the reader
+	for fd in "${HFD[@]}"; do exec {fd}>&-; done
+	reader "$tp" 4001 "$TMP/thr.stop"
+) >"$TMP/reader" &
+rpid=$!
+snooze 1
+stop thr 120
+touch "$TMP/thr.stop"
+wait "$rpid"
+expect "a reader looping over the listing while the IDs are destroyed sees pid $tp in every row" \
+	"$(awk '/^reads/ { print ($4 > 0 ? "rows seen" : "no rows seen"), "bad", $6 }' "$TMP/reader")" \
+	"rows seen bad 0" "$(cat "$TMP/reader")"
+expect "the listing of r1 is empty afterwards; nothing in the kernel log" \
+	"$(ip netns exec r1 cat /proc/net/rdma_cm_ports 2>&1 | tail -n +2)/$(kmsg_reports threads)" "/"
 
 # c'. skip_reserved=0: reserved ports handed out as upstream does
 out=$(rmmod $MOD 2>&1 && modprobe $MOD skip_reserved=0 2>&1)
