@@ -12,6 +12,7 @@
 struct net;
 struct seq_file;
 struct cm_ps_try;		/* one bind_any() call, glue.c */
+struct cm_ps_chunk;		/* one show's IDs read from rdma_cm, glue.c */
 
 /* One ID bound to a port, as shown in /proc/net/rdma_cm_ports */
 struct cm_ps_row {
@@ -33,14 +34,17 @@ void cm_ps_rs_remove(void *state, u32 ps, u16 port);
 int cm_ps_rs_bind_any(void *state, u16 low, u16 high, u16 start,
 		      struct cm_ps_try *try);
 int cm_ps_rs_bind_check(u16 port, int unprivileged_start, struct net *net);
-void cm_ps_rs_show(void *state, struct seq_file *m, struct net *net);
+int cm_ps_rs_show(void *state, struct seq_file *m, struct net *net,
+		  struct cm_ps_chunk *chunk, unsigned int max);
 
 /* Called by the Rust side */
 int cm_ps_glue_try_port(struct cm_ps_try *try, u16 port);
 bool cm_ps_glue_reserved(struct cm_ps_try *try, u16 port);
 bool cm_ps_glue_capable(struct net *net);
-int cm_ps_glue_owners(struct net *net, u32 ps, u16 port,
-		      struct cm_ps_row *rows, unsigned int max);
+int cm_ps_glue_owners(struct cm_ps_chunk *chunk, struct net *net, u32 ps,
+		      u16 port, unsigned int skip, struct cm_ps_row *rows,
+		      unsigned int max);
+bool cm_ps_glue_seq_full(struct seq_file *m);
 int cm_ps_glue_register(void);
 void cm_ps_glue_unregister(void);
 

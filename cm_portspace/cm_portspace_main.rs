@@ -7,7 +7,7 @@
 //! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module and
 //! turns rdma_cm's calls into the plain calls below. The storage is [`space`], the port choice
 //! [`ephemeral`], the privileged-port rule [`privilege`], the `/proc/net/rdma_cm_ports` format
-//! [`listing`]. The `extern "C"` functions below are the only `unsafe` code. See
+//! [`listing`]. The `extern "C"` functions below and their helpers are the only `unsafe` code. See
 //! `Documentation/cm_portspace.rst` in the project.
 
 use core::ptr::NonNull;
@@ -181,6 +181,13 @@ pub struct CmPsTry {
     _opaque: [u8; 0],
 }
 
+/// The glue's buffer of one listing (`struct cm_ps_chunk`): the IDs of a port it reads from
+/// rdma_cm at a time. Opaque here.
+#[repr(C)]
+pub struct CmPsChunk {
+    _opaque: [u8; 0],
+}
+
 /// One ID bound to a port, as `struct cm_ps_row` in `cm_portspace.h`.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -210,7 +217,16 @@ extern "C" {
     fn cm_ps_glue_try_port(t: *mut CmPsTry, port: u16) -> c_int;
     fn cm_ps_glue_reserved(t: *mut CmPsTry, port: u16) -> bool;
     fn cm_ps_glue_capable(net: *mut RawNet) -> bool;
-    fn cm_ps_glue_owners(net: *mut RawNet, ps: u32, port: u16, rows: *mut Row, max: u32) -> c_int;
+    fn cm_ps_glue_owners(
+        chunk: *mut CmPsChunk,
+        net: *mut RawNet,
+        ps: u32,
+        port: u16,
+        skip: u32,
+        rows: *mut Row,
+        max: u32,
+    ) -> c_int;
+    fn cm_ps_glue_seq_full(m: *mut c_void) -> bool;
     fn cm_ps_glue_register() -> c_int;
     fn cm_ps_glue_unregister();
 }
@@ -262,25 +278,27 @@ pub unsafe extern "C" fn cm_ps_rs_bind_check(
     }))
 }
 
-/// Fills `rows` with the IDs bound to `port` of `ps`; grows it when more are bound than fit.
-fn owners(net: *mut RawNet, ps: u32, port: u16, rows: &mut KVec<Row>) -> Result {
-    let mut want = rows.len().max(4);
-    // IDs may come between two calls: give up growing after a few rounds.
-    for _ in 0..4 {
-        rows.clear();
-        rows.resize(want, Row::EMPTY, GFP_KERNEL)?;
-        let max = u32::try_from(want).map_err(|_| EINVAL)?;
-        // SAFETY: `net` is live (the caller's `/proc` file holds it) and `rows` has room for
-        // `max` rows.
-        let n = unsafe { cm_ps_glue_owners(net, ps, port, rows.as_mut_ptr(), max) };
-        let n = usize::try_from(n).map_err(|_| Error::from_errno(n))?;
-        if n <= want {
-            rows.truncate(n);
-            return Ok(());
-        }
-        want = n;
-    }
-    Ok(())
+/// Reads the IDs `skip..` of those bound to `port` of `ps` into `rows`, as many as fit: returns
+/// how many IDs are bound to the port and how many rows were filled.
+///
+/// # Safety
+///
+/// `net` is a live network namespace, and `chunk` the glue's buffer of a listing, with room for
+/// `rows.len()` IDs and used by nothing else during this call.
+unsafe fn owners(
+    chunk: *mut CmPsChunk,
+    net: *mut RawNet,
+    ps: u32,
+    port: u16,
+    skip: u32,
+    rows: &mut [Row],
+) -> Result<(u32, usize)> {
+    let max = u32::try_from(rows.len()).map_err(|_| EINVAL)?;
+    // SAFETY: `net` and `chunk` by the safety requirements; `rows` has room for `max` rows.
+    let n = unsafe { cm_ps_glue_owners(chunk, net, ps, port, skip, rows.as_mut_ptr(), max) };
+    let total = u32::try_from(n).map_err(|_| Error::from_errno(n))?;
+    let filled = usize::try_from(total.saturating_sub(skip)).map_err(|_| EINVAL)?;
+    Ok((total, filled.min(rows.len())))
 }
 
 /// The text of a NUL-terminated field of a row (ASCII, written by the glue's `snprintf`).
@@ -289,22 +307,100 @@ fn field(bytes: &[u8]) -> &str {
     core::str::from_utf8(&bytes[..len]).unwrap_or("?")
 }
 
-/// Shows `/proc/net/rdma_cm_ports` of `net`, whose port spaces `st` are.
+/// The format of the header and of each row of `/proc/net/rdma_cm_ports`.
+macro_rules! show_line {
+    ($m:expr, $($arg:expr),+ $(,)?) => {
+        seq_print!($m, "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n", $($arg),+)
+    };
+}
+
+/// Shows one row: an ID bound to `port` of the port space called `name`.
+fn show_row(m: &SeqFile, name: &str, port: u16, r: &Row) {
+    let mut comm = [0u8; 16];
+    let len = listing::sanitize_comm(&r.comm, &mut comm);
+    let comm = core::str::from_utf8(&comm[..len]).unwrap_or("?");
+    show_line!(
+        m,
+        name,
+        port,
+        listing::State(r.state),
+        r.reuseaddr,
+        r.afonly,
+        r.pid,
+        comm,
+        field(&r.local),
+        field(&r.remote)
+    );
+}
+
+/// Shows the rows of every bound port of `st`, reading the IDs of a port `max` at a time; stops
+/// early once `m`'s buffer is full, since seq_file then shows everything again into a larger one.
 ///
 /// # Safety
 ///
-/// `st` is the live state of `net`, and `m` a seq_file being shown.
+/// `net` is the live network namespace whose port spaces `st` are, `m` (shown through `seq`) a
+/// seq_file being shown, and `chunk` the glue's buffer of a listing, with room for `max` IDs and
+/// used by nothing else during this call.
+unsafe fn show_ports(
+    st: Pin<&NetPorts<BindList>>,
+    m: *mut bindings::seq_file,
+    seq: &SeqFile,
+    net: *mut RawNet,
+    chunk: *mut CmPsChunk,
+    max: u32,
+) -> Result {
+    if max == 0 {
+        return Err(EINVAL);
+    }
+    // One buffer of `max` rows for the whole show, whatever the number of IDs.
+    let len = usize::try_from(max).map_err(|_| EINVAL)?;
+    let mut rows = KVec::from_elem(Row::EMPTY, len, GFP_KERNEL)?;
+    for (ps, name) in listing::SPACES {
+        let mut from = 0usize;
+        while let Some(port) = st.next_port(ps, from) {
+            from = usize::from(port) + 1;
+            // IDs bound or released between two chunks move the others across a chunk's edge, so
+            // an ID may show twice or not at all; the loop ends once `skip` reaches the count.
+            let mut skip = 0u32;
+            loop {
+                // SAFETY: `m` is being shown, by the safety requirements.
+                if unsafe { cm_ps_glue_seq_full(m.cast()) } {
+                    return Ok(());
+                }
+                // SAFETY: By the safety requirements; `rows` holds `max` rows.
+                let (total, filled) = unsafe { owners(chunk, net, ps, port, skip, &mut rows) }?;
+                for r in &rows[..filled] {
+                    show_row(seq, name, port, r);
+                }
+                skip = skip.saturating_add(max);
+                if skip >= total {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Shows `/proc/net/rdma_cm_ports` of `net`, whose port spaces `st` are, reading the IDs of a
+/// port `max` at a time into the glue's `chunk`: 0, or the negative errno that the read returns.
+///
+/// # Safety
+///
+/// `st` is the live state of `net`, `m` a seq_file being shown, and `chunk` the glue's buffer of
+/// a listing, with room for `max` IDs and used by nothing else during this call.
 #[no_mangle]
 pub unsafe extern "C" fn cm_ps_rs_show(
     st: *mut c_void,
     m: *mut bindings::seq_file,
     net: *mut RawNet,
-) {
+    chunk: *mut CmPsChunk,
+    max: u32,
+) -> c_int {
     // SAFETY: By the safety requirements.
-    let (st, m) = unsafe { (state(st), SeqFile::from_raw(m)) };
-    seq_print!(
-        m,
-        "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
+    let (st, seq) = unsafe { (state(st), SeqFile::from_raw(m)) };
+    show_line!(
+        seq,
         "ps",
         "port",
         "state",
@@ -315,35 +411,8 @@ pub unsafe extern "C" fn cm_ps_rs_show(
         "local_address",
         "remote_address"
     );
-    let mut rows = KVec::new();
-    for (ps, name) in listing::SPACES {
-        let mut from = 0usize;
-        while let Some(port) = st.next_port(ps, from) {
-            from = usize::from(port) + 1;
-            if owners(net, ps, port, &mut rows).is_err() {
-                return;
-            }
-            for r in rows.iter() {
-                let mut comm = [0u8; 16];
-                let len = listing::sanitize_comm(&r.comm, &mut comm);
-                let comm = core::str::from_utf8(&comm[..len]).unwrap_or("?");
-                let (local, remote) = (field(&r.local), field(&r.remote));
-                seq_print!(
-                    m,
-                    "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n",
-                    name,
-                    port,
-                    listing::State(r.state),
-                    r.reuseaddr,
-                    r.afonly,
-                    r.pid,
-                    comm,
-                    local,
-                    remote
-                );
-            }
-        }
-    }
+    // SAFETY: By the safety requirements.
+    errno(unsafe { show_ports(st, m, seq, net, chunk, max) })
 }
 
 struct CmPortspace;

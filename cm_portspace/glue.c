@@ -77,18 +77,32 @@ static void cm_ps_addr(char *buf, size_t len,
 	}
 }
 
-/* Rows of the IDs bound to @port: how many there are, or a -errno */
-int cm_ps_glue_owners(struct net *net, u32 ps, u16 port,
-		      struct cm_ps_row *rows, unsigned int max)
-{
-	struct rdma_cm_ps_owner *o;
-	int n, i;
+/* IDs of a port read from rdma_cm at a time, for /proc/net/rdma_cm_ports */
+#define CM_PS_CHUNK 32
 
-	o = kmalloc_array(max ?: 1, sizeof(*o), GFP_KERNEL);
-	if (!o)
-		return -ENOMEM;
-	n = rdma_cm_ps_owners(net, ps, port, o, max);
-	for (i = 0; i < n && i < max; i++) {
+/* What cm_ps_glue_owners() reads from rdma_cm: one per show of the file */
+struct cm_ps_chunk {
+	struct rdma_cm_ps_owner o[CM_PS_CHUNK];
+};
+
+/*
+ * Rows of the IDs [@skip, @skip + @max) bound to @port, @max at most
+ * CM_PS_CHUNK: how many IDs are bound to @port, or a -errno.
+ */
+int cm_ps_glue_owners(struct cm_ps_chunk *chunk, struct net *net, u32 ps,
+		      u16 port, unsigned int skip, struct cm_ps_row *rows,
+		      unsigned int max)
+{
+	struct rdma_cm_ps_owner *o = chunk->o;
+	unsigned int i;
+	int n;
+
+	if (max > CM_PS_CHUNK)
+		return -EINVAL;
+	n = rdma_cm_ps_owners(net, ps, port, skip, o, max);
+	if (n < 0)
+		return n;
+	for (i = 0; i < max && skip + i < n; i++) {
 		cm_ps_addr(rows[i].local, sizeof(rows[i].local),
 			   &o[i].src_addr);
 		cm_ps_addr(rows[i].remote, sizeof(rows[i].remote),
@@ -99,8 +113,13 @@ int cm_ps_glue_owners(struct net *net, u32 ps, u16 port,
 		rows[i].reuseaddr = o[i].reuseaddr;
 		rows[i].afonly = o[i].afonly;
 	}
-	kfree(o);
 	return n;
+}
+
+/* Is @m's buffer full?  seq_file then shows again into a larger one. */
+bool cm_ps_glue_seq_full(struct seq_file *m)
+{
+	return seq_has_overflowed(m);
 }
 
 static int cm_ps_insert(void *priv, struct net *net,
@@ -162,9 +181,15 @@ static const struct rdma_cm_ps_ops cm_ps_ops = {
 static int cm_ps_proc_show(struct seq_file *m, void *v)
 {
 	struct net *net = seq_file_single_net(m);
+	struct cm_ps_chunk *chunk;
+	int ret;
 
-	cm_ps_rs_show(net_state(net), m, net);
-	return 0;
+	chunk = kmalloc_obj(*chunk);
+	if (!chunk)
+		return -ENOMEM;
+	ret = cm_ps_rs_show(net_state(net), m, net, chunk, CM_PS_CHUNK);
+	kfree(chunk);
+	return ret;
 }
 
 static int __net_init cm_ps_net_init(struct net *net)
