@@ -4,17 +4,24 @@
 # rdma_ns over rxe in shared netns mode.  One rxe device, rxe_ns0, sits on
 # veth ns_v0 in the initial namespace; VLANs of ns_v0 live in namespaces
 # nsA and nsB, so rxe_ns0's GID table holds an address of each.  A QP or
-# AH of nsA may use nsA's GID but not nsB's (nor the host's).  Traffic runs
-# between namespaces nsX and nsY, each with its own rxe on a veth end.
+# AH of nsA may use nsA's GID but not nsB's (nor the host's), also in the
+# address vector that a legacy rxe UD work request carries itself.  Traffic
+# runs between namespaces nsX and nsY, each with its own rxe on a veth end.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
 # shellcheck source=scripts/guest/rdmaiso-lib.sh
 . "$REPO/scripts/guest/rdmaiso-lib.sh"
 OBJS="$DIR/build/rdma_objs"
+WR="$DIR/build/rdma_ns_wr"
 EADDRNOTAVAIL=99
+EPERM=1
+EOPNOTSUPP=95
+IBV_WC_LOC_QP_OP_ERR=2
 
-[ -x "$OBJS" ] || { echo "SKIP: $OBJS not built (make -C tests/selftests)"; exit $KSFT_SKIP; }
+for p in "$OBJS" "$WR"; do
+	[ -x "$p" ] || { echo "SKIP: $p not built (make -C tests/selftests)"; exit $KSFT_SKIP; }
+done
 modinfo rdma_ns >/dev/null 2>&1 || { echo "SKIP: no rdma_ns module"; exit $KSFT_SKIP; }
 modprobe 8021q 2>/dev/null || { echo "SKIP: no 802.1Q VLAN support"; exit $KSFT_SKIP; }
 
@@ -37,7 +44,11 @@ for x in A:10 B:20; do
 		ip link set ns_v0.$v netns "$n" &&
 		ip -n "$n" addr add 10.8$((v / 10)).0.1/24 dev ns_v0.$v &&
 		ip -n "$n" link set ns_v0.$v up || exit 1
+	# a peer on each VLAN's subnet, so that a UD send leaves at once
+	ip -n "$n" neigh replace 10.8$((v / 10)).0.2 lladdr 02:00:00:00:00:02 \
+		dev ns_v0.$v nud permanent || exit 1
 done
+ip neigh replace 10.80.0.2 lladdr 02:00:00:00:00:02 dev ns_v0 nud permanent || exit 1
 rdmaiso_veth nsX ns_x 10.90.0.1/24 nsY ns_y 10.90.0.2/24 || exit 1
 rdmaiso_rxe rxe_nsx ns_x nsX && rdmaiso_rxe rxe_nsy ns_y nsY || exit 1
 
@@ -70,11 +81,35 @@ probe() {
 	"${pfx[@]}" "$OBJS" rxe_ns0 "$2:0:$3" 1 | sed -n 's/.*errno=//p'
 }
 
+# outreq <ns>: IPv4 packets the namespace has sent so far (no other IPv4
+# traffic runs in nsA, nsB or the initial namespace's ns_v0 subnet)
+outreq() {
+	local pfx=()
+	[ "$1" != - ] && pfx=(ip netns exec "$1")
+	"${pfx[@]}" awk '$1 == "Ip:" { if (!c) { for (i = 2; i <= NF; i++)
+		if ($i == "OutRequests") c = i } else print $c }' /proc/net/snmp
+}
+
+# AVNS=<ns> udsend <ns'> <ah_gid> <av_gid> <dest>: one UD send from <ns'>
+# whose WQE carries its own address vector with source GID <av_gid>; sets ST
+# to its completion status and SENT to the IPv4 packets that <ns>, the
+# namespace of <av_gid>'s netdev ("-": the initial one), sent meanwhile
+udsend() {
+	local before after
+	before=$(outreq "$AVNS")
+	ST=$(ip netns exec "$1" "$WR" rxe_ns0 ud "$2" "$3" "$4" | sed -n 's/.*status=//p')
+	after=$(outreq "$AVNS")
+	SENT=$((after - before))
+}
+
 tap_plan_begin
 
 rmmod rdma_ns 2>/dev/null
 tap_check "without rdma_ns, nsA may create an AH with nsB's GID (the upstream hole)" \
 	test "$(probe nsA ah "$GB")" = 0
+AVNS=nsB udsend nsA "$GA" "$GB" 10.82.0.2
+tap_check "without rdma_ns, nsA's UD send with an inline address vector of nsB's GID leaves through nsB (the upstream hole; status $ST, nsB sent $SENT)" \
+	sh -c "[ '$ST' = 0 ] && [ '$SENT' -ge 1 ]"
 
 modprobe rdma_ns || exit 1
 tap_check "/proc/net/rdma_ns exists in every namespace" \
@@ -95,6 +130,28 @@ tap_check "dmesg names device, GID index, both namespaces and the caller" \
 	sh -c "dmesg | grep -q 'rdma_ns: refused rxe_ns0 port 1 GID index $GB (netdev ns_v0.20 in net:\[[0-9]*\]) for ah of net:\[[0-9]*\] (pid [1-9][0-9]* rdma_objs)'"
 tap_check "nsA's /proc/net/rdma_ns counts its refusals" \
 	sh -c "ip netns exec nsA head -1 /proc/net/rdma_ns | grep -q 'denied 4 '"
+
+# rxe's legacy UD work requests carry their own address vector: the same
+# rule, checked when rxe sends; a refused WQE completes in error, unsent.
+AVNS=nsA udsend nsA "$GA" "$GA" 10.81.0.2
+tap_check "UD send, inline address vector: nsA with its own GID is sent (status $ST, nsA sent $SENT)" \
+	sh -c "[ '$ST' = 0 ] && [ '$SENT' -ge 1 ]"
+AVNS=nsB udsend nsA "$GA" "$GB" 10.82.0.2
+tap_check "UD send, inline address vector: nsA with nsB's GID completes in error, nothing sent (status $ST, nsB sent $SENT)" \
+	test "$ST/$SENT" = $IBV_WC_LOC_QP_OP_ERR/0
+AVNS=- udsend nsA "$GA" "$GH" 10.80.0.2
+tap_check "UD send, inline address vector: nsA with the host's GID completes in error, nothing sent (status $ST, host sent $SENT)" \
+	test "$ST/$SENT" = $IBV_WC_LOC_QP_OP_ERR/0
+tap_check "dmesg names the refused send's GID index, QP and both namespaces" \
+	sh -c "dmesg | grep -q 'rdma_ns: refused rxe_ns0 port 1 GID index $GB (netdev ns_v0.20 in net:\[[0-9]*\]) for a send of qp [0-9]* of net:\[[0-9]*\]'"
+tap_check "nsA's /proc/net/rdma_ns counts the refused sends" \
+	sh -c "ip netns exec nsA head -1 /proc/net/rdma_ns | grep -q 'denied 6 '"
+
+# Raw packet QPs: rxe has none (EOPNOTSUPP from the driver), so only the
+# refusal ahead of the driver is visible here.
+e=$(ip netns exec nsA "$WR" rxe_ns0 raw | sed -n 's/.*errno=//p')
+tap_check "raw packet QP in nsA without deny_raw: up to the driver ($e)" \
+	test "$e" = $EOPNOTSUPP
 
 # Per-namespace view: nsA holds 3 QPs, nsB sees none of them.
 : > /tmp/ns.out
@@ -147,12 +204,26 @@ wait $holder
 tap_check "netns deleted with live QPs: they are destroyed afterwards ($(cat /tmp/ns.out))" \
 	test "$(cat /tmp/ns.out)" = "created=2 errno=0"
 
+# deny_raw=1: no raw packet QP outside the initial namespace.
+rmmod rdma_ns && modprobe rdma_ns deny_raw=1
+e=$(ip netns exec nsB "$WR" rxe_ns0 raw | sed -n 's/.*errno=//p')
+tap_check "deny_raw=1: raw packet QP in nsB: EPERM ($e), logged and counted" \
+	sh -c "[ '$e' = $EPERM ] && dmesg | grep -q 'rdma_ns: refused raw packet QP on rxe_ns0 for net:\[[0-9]*\] (pid [1-9][0-9]* rdma_ns_wr): deny_raw' &&
+	       ip netns exec nsB head -1 /proc/net/rdma_ns | grep -q '^mode enforce denied 1 audited 0 deny_raw 1'"
+e=$("$WR" rxe_ns0 raw | sed -n 's/.*errno=//p')
+tap_check "deny_raw=1: raw packet QP in the initial namespace: up to the driver ($e)" \
+	test "$e" = $EOPNOTSUPP
+
 # Audit mode logs and allows.
 rmmod rdma_ns && modprobe rdma_ns audit=1
 e=$(probe nsB ah "$GH")
 tap_check "audit=1: nsB with the host's GID is allowed ($e) and logged" \
 	sh -c "[ '$e' = 0 ] && dmesg | grep -q 'rdma_ns: audit: would refuse rxe_ns0 port 1 GID index $GH' &&
 	       ip netns exec nsB head -1 /proc/net/rdma_ns | grep -q '^mode audit denied 0 audited 1'"
+AVNS=- udsend nsB "$GB" "$GH" 10.80.0.2
+tap_check "audit=1: nsB's UD send with an inline address vector of the host's GID is sent (status $ST, host sent $SENT) and logged" \
+	sh -c "[ '$ST' = 0 ] && [ '$SENT' -ge 1 ] && dmesg | grep -q 'rdma_ns: audit: would refuse rxe_ns0 port 1 GID index $GH (netdev ns_v0 in net:\[[0-9]*\]) for a send of qp' &&
+	       ip netns exec nsB head -1 /proc/net/rdma_ns | grep -q '^mode audit denied 0 audited 2'"
 rmmod rdma_ns
 
 tap_done
