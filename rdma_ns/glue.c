@@ -59,8 +59,10 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 		.obj = sgid->type,
 		.shared = sgid->shared,
 		.user = sgid->user,
+		.wr = sgid->wr,
 		.port = attr->port_num,
 		.gid_index = attr->index,
+		.qpn = sgid->qpn,
 		.dev_name = dev_name(&attr->device->dev),
 		.ndev_name = "",
 	};
@@ -69,9 +71,10 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 	struct net_device *ndev;
 
 	/* An untagged user object (created before the module was loaded) is
-	 * judged as belonging to the caller's netns.
+	 * judged as belonging to the caller's netns.  A work request has no
+	 * caller (a driver's work item sends it): untagged, it is refused.
 	 */
-	if (!owner && sgid->user)
+	if (!owner && sgid->user && !sgid->wr)
 		owner = current->nsproxy->net_ns;
 
 	rcu_read_lock();
@@ -97,6 +100,13 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 	return rdma_ns_rs_check(owner ? net_state(owner) : NULL, &f);
 }
 
+static int rdma_ns_check_raw_qp(void *priv, struct ib_device *dev,
+				struct net *net, bool shared)
+{
+	return rdma_ns_rs_check_raw(net_state(net), dev_name(&dev->dev), shared,
+				    net_eq(net, &init_net), net->ns.inum);
+}
+
 /* For a log line only: the caller's comm and its pid in its pid namespace. */
 int rdma_ns_glue_caller(char *comm, size_t len)
 {
@@ -108,6 +118,7 @@ static const struct rdma_ns_ops rdma_ns_ops = {
 	.obj_add = rdma_ns_obj_add,
 	.obj_del = rdma_ns_obj_del,
 	.check_sgid = rdma_ns_check_sgid,
+	.check_raw = rdma_ns_check_raw_qp,
 };
 
 static int rdma_ns_proc_show(struct seq_file *m, void *v)

@@ -69,3 +69,18 @@ pub(crate) fn decide(mode: Mode, i: &Input) -> Verdict {
         (false, Mode::Audit) => Verdict::Audit,
     }
 }
+
+/// Decides whether a task may create a raw packet QP (which sends and receives whole Ethernet
+/// frames, past any GID or priority check), by these rules, in order:
+///
+/// 1. the `deny_raw` parameter is off: allow (the kernel's own `CAP_NET_RAW` check stands);
+/// 2. exclusive mode: allow (the device lives in the task's namespace already);
+/// 3. a task of the initial namespace: allow;
+/// 4. anything else: refuse, or only log in audit mode.
+pub(crate) fn decide_raw(mode: Mode, deny_raw: bool, shared: bool, initial: bool) -> Verdict {
+    match (!deny_raw || !shared || initial, mode) {
+        (true, _) => Verdict::Allow,
+        (false, Mode::Enforce) => Verdict::Deny,
+        (false, Mode::Audit) => Verdict::Audit,
+    }
+}

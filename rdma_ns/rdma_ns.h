@@ -27,8 +27,10 @@ struct rdma_ns_facts {
 	u32 obj;		/* enum rdma_ns_obj */
 	bool shared;
 	bool user;
+	bool wr;		/* a work request's address, no caller */
 	u32 port;
 	u32 gid_index;
+	u32 qpn;		/* wr: the sending QP */
 	const char *dev_name;
 	const char *ndev_name;	/* "" if none */
 };
@@ -40,6 +42,8 @@ bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,
 			u32 obj, bool may_sleep);
 void rdma_ns_rs_obj_del(void *state, u32 dev_index, u32 obj);
 int rdma_ns_rs_check(void *owner_state, const struct rdma_ns_facts *facts);
+int rdma_ns_rs_check_raw(void *state, const char *dev_name, bool shared,
+			 bool initial, u32 inum);
 void rdma_ns_rs_show(void *state, struct seq_file *m);
 
 /* Called by the Rust side */

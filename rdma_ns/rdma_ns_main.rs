@@ -3,10 +3,12 @@
 //! `rdma_ns`: network-namespace tags on RDMA objects and RoCE source-GID enforcement.
 //!
 //! ib_core tags every QP, AH and rdma_cm ID with the namespace of its creator while this module is
-//! loaded, and asks it whether a user object may use a source GID (patch 0008). `glue.c` turns
-//! those callbacks into plain facts; this crate decides ([`policy`]), counts the objects of each
-//! namespace per device and prints them in `/proc/net/rdma_ns`. The `extern "C"` functions below
-//! are the only `unsafe` code. See `Documentation/rdma_ns.rst` in the project.
+//! loaded, and asks it whether a user object may use a source GID (patch 0008; rxe also for the
+//! address vector of a UD work request, patch 0016) and whether a task may create a raw packet QP
+//! (patch 0016). `glue.c` turns those callbacks into plain facts; this crate decides ([`policy`]),
+//! counts the objects of each namespace per device and prints them in `/proc/net/rdma_ns`. The
+//! `extern "C"` functions below are the only `unsafe` code. See `Documentation/rdma_ns.rst` in
+//! the project.
 
 use kernel::{
     ffi::{c_char, c_int, c_void},
@@ -23,7 +25,7 @@ use kernel::{
 
 mod policy;
 
-use policy::{decide, GidOwner, Input, Mode, Verdict};
+use policy::{decide, decide_raw, GidOwner, Input, Mode, Verdict};
 
 module! {
     type: RdmaNs,
@@ -35,6 +37,10 @@ module! {
         audit: bool {
             default: false,
             description: "Log cross-namespace source GIDs instead of refusing them",
+        },
+        deny_raw: bool {
+            default: false,
+            description: "Refuse raw packet QPs to tasks outside the initial network namespace",
         },
     },
 }
@@ -129,6 +135,16 @@ impl NetState {
         }
     }
 
+    /// Counts a refusal (or, in audit mode, a would-be refusal) of this namespace.
+    fn count(&self, verdict: Verdict) {
+        let c = if verdict == Verdict::Deny {
+            &self.denied
+        } else {
+            &self.audited
+        };
+        c.fetch_add(1, Relaxed);
+    }
+
     fn show(&self, m: &SeqFile) {
         let mode = match mode() {
             Mode::Audit => "audit",
@@ -136,10 +152,11 @@ impl NetState {
         };
         seq_print!(
             m,
-            "mode {} denied {} audited {}\n",
+            "mode {} denied {} audited {} deny_raw {}\n",
             mode,
             self.denied.load(Relaxed),
-            self.audited.load(Relaxed)
+            self.audited.load(Relaxed),
+            u8::from(deny_raw())
         );
         seq_print!(m, "{:<16} {:>6}", "device", "index");
         for n in OBJ_NAMES {
@@ -171,6 +188,11 @@ fn mode() -> Mode {
     } else {
         Mode::Enforce
     }
+}
+
+/// Whether raw packet QPs are refused outside the initial namespace: the `deny_raw` parameter.
+fn deny_raw() -> bool {
+    module_parameters::deny_raw.value()
 }
 
 /// Borrows a namespace's state.
@@ -249,8 +271,10 @@ pub struct Facts {
     obj: u32,
     shared: bool,
     user: bool,
+    wr: bool,
     port: u32,
     gid_index: u32,
+    qpn: u32,
     dev_name: *const c_char,
     ndev_name: *const c_char,
 }
@@ -260,6 +284,37 @@ extern "C" {
     fn rdma_ns_glue_caller(comm: *mut c_char, len: usize) -> c_int;
     fn rdma_ns_glue_register() -> c_int;
     fn rdma_ns_glue_unregister();
+}
+
+/// The task that made the call, for a log line only: its pid and comm.
+struct Caller {
+    pid: c_int,
+    comm: [u8; kernel::bindings::TASK_COMM_LEN as usize],
+}
+
+impl Caller {
+    fn current() -> Self {
+        let mut c = Caller {
+            pid: 0,
+            comm: [0; kernel::bindings::TASK_COMM_LEN as usize],
+        };
+        // SAFETY: `comm` is writable for its length; the glue NUL-terminates within it.
+        c.pid = unsafe { rdma_ns_glue_caller(c.comm.as_mut_ptr().cast(), c.comm.len()) };
+        c
+    }
+
+    fn comm(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.comm).unwrap_or(c"?")
+    }
+}
+
+/// The first words of a log line about `verdict` (not `Allow`).
+fn what(verdict: Verdict) -> &'static str {
+    if verdict == Verdict::Deny {
+        "refused"
+    } else {
+        "audit: would refuse"
+    }
 }
 
 /// May an object use a source GID? 0, or `-EADDRNOTAVAIL`.
@@ -288,13 +343,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
     }
     if let Some(p) = core::ptr::NonNull::new(owner) {
         // SAFETY: `owner` is a live state by the safety requirements.
-        let st = unsafe { state(p.as_ptr()) };
-        let c = if verdict == Verdict::Deny {
-            &st.denied
-        } else {
-            &st.audited
-        };
-        c.fetch_add(1, Relaxed);
+        unsafe { state(p.as_ptr()) }.count(verdict);
     }
     // SAFETY: No requirements.
     if unsafe { rdma_ns_glue_ratelimit() } {
@@ -305,33 +354,82 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
                 CStr::from_char_ptr(f.ndev_name),
             )
         };
-        // The caller is looked up only for the log line, off the allowed path.
-        let mut buf = [0u8; kernel::bindings::TASK_COMM_LEN as usize];
-        // SAFETY: `buf` is writable for its length; the glue NUL-terminates within it.
-        let pid = unsafe { rdma_ns_glue_caller(buf.as_mut_ptr().cast(), buf.len()) };
-        let comm = CStr::from_bytes_until_nul(&buf).unwrap_or(c"?");
         let obj = OBJ_NAMES.get(f.obj as usize).copied().unwrap_or("object");
-        let what = if verdict == Verdict::Deny {
-            "refused"
+        if f.wr {
+            // A driver's send path: the current task is not the QP's owner.
+            pr_warn!(
+                "{} {} port {} GID index {} (netdev {} in net:[{}]) for a send of {} {} of net:[{}]\n",
+                what(verdict),
+                dev,
+                f.port,
+                f.gid_index,
+                ndev,
+                f.gid_inum,
+                obj,
+                f.qpn,
+                f.owner_inum,
+            );
         } else {
-            "audit: would refuse"
-        };
-        pr_warn!(
-            "{} {} port {} GID index {} (netdev {} in net:[{}]) for {} of net:[{}] (pid {} {})\n",
-            what,
-            dev,
-            f.port,
-            f.gid_index,
-            ndev,
-            f.gid_inum,
-            obj,
-            f.owner_inum,
-            pid,
-            comm,
-        );
+            // The caller is looked up only for the log line, off the allowed path.
+            let caller = Caller::current();
+            pr_warn!(
+                "{} {} port {} GID index {} (netdev {} in net:[{}]) for {} of net:[{}] (pid {} {})\n",
+                what(verdict),
+                dev,
+                f.port,
+                f.gid_index,
+                ndev,
+                f.gid_inum,
+                obj,
+                f.owner_inum,
+                caller.pid,
+                caller.comm(),
+            );
+        }
     }
     if verdict == Verdict::Deny {
         EADDRNOTAVAIL.to_errno()
+    } else {
+        0
+    }
+}
+
+/// May a task of the namespace of `st` (inode number `inum`) create a raw packet QP on device
+/// `dev`? 0, or `-EPERM`.
+///
+/// # Safety
+///
+/// `st` is a live state; `dev` a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn rdma_ns_rs_check_raw(
+    st: *mut c_void,
+    dev: *const c_char,
+    shared: bool,
+    initial: bool,
+    inum: u32,
+) -> c_int {
+    let verdict = decide_raw(mode(), deny_raw(), shared, initial);
+    if verdict == Verdict::Allow {
+        return 0;
+    }
+    // SAFETY: By the safety requirements.
+    unsafe { state(st) }.count(verdict);
+    // SAFETY: No requirements.
+    if unsafe { rdma_ns_glue_ratelimit() } {
+        // SAFETY: `dev` is valid by the safety requirements.
+        let dev = unsafe { CStr::from_char_ptr(dev) };
+        let caller = Caller::current();
+        pr_warn!(
+            "{} raw packet QP on {} for net:[{}] (pid {} {}): deny_raw\n",
+            what(verdict),
+            dev,
+            inum,
+            caller.pid,
+            caller.comm(),
+        );
+    }
+    if verdict == Verdict::Deny {
+        EPERM.to_errno()
     } else {
         0
     }
@@ -356,10 +454,15 @@ impl kernel::Module for RdmaNs {
         // SAFETY: No requirements; registers the policy (and the pernet state it uses).
         kernel::error::to_result(unsafe { rdma_ns_glue_register() })?;
         pr_info!(
-            "source GID checks {} in shared netns mode\n",
+            "source GID checks {} in shared netns mode{}\n",
             match mode() {
                 Mode::Audit => "audited",
                 Mode::Enforce => "enforced",
+            },
+            if deny_raw() {
+                "; raw packet QPs refused outside the initial netns"
+            } else {
+                ""
             }
         );
         Ok(RdmaNs)

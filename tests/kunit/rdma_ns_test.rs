@@ -27,7 +27,7 @@ impl kernel::Module for RdmaNsTest {
 
 #[kunit_tests(rdma_ns_policy)]
 mod tests {
-    use super::policy::{decide, GidOwner, Input, Mode, Verdict};
+    use super::policy::{decide, decide_raw, GidOwner, Input, Mode, Verdict};
 
     const A: u64 = 11;
     const B: u64 = 22;
@@ -102,5 +102,18 @@ mod tests {
         let mut i = user(None, GidOwner::Netdev(B));
         i.user = false;
         assert_eq!(decide(e, &i), Verdict::Allow);
+    }
+
+    #[test]
+    fn raw_packet_qps() {
+        let (e, a) = (Mode::Enforce, Mode::Audit);
+        // deny_raw off: nothing changes, for anyone.
+        assert_eq!(decide_raw(e, false, true, false), Verdict::Allow);
+        // deny_raw on, shared mode: only the initial namespace.
+        assert_eq!(decide_raw(e, true, true, true), Verdict::Allow);
+        assert_eq!(decide_raw(e, true, true, false), Verdict::Deny);
+        assert_eq!(decide_raw(a, true, true, false), Verdict::Audit);
+        // Exclusive mode: the device is the namespace's own.
+        assert_eq!(decide_raw(e, true, false, false), Verdict::Allow);
     }
 }
