@@ -19,11 +19,12 @@ REPO=$(cd "$DIR/../.." && pwd)
 . "$REPO/scripts/guest/rdmaiso-lib.sh"
 OBJS="$DIR/build/rdma_objs"
 FLOOD="$DIR/build/mr_flood"
+WR="$DIR/build/rdma_ns_wr"
 CG=/sys/fs/cgroup
 T=$CG/rdmaiso_mr
 SECS=${RDMAISO_MR_FLOOD_SECS:-8}
 
-for p in "$OBJS" "$FLOOD"; do
+for p in "$OBJS" "$FLOOD" "$WR"; do
 	[ -x "$p" ] || { echo "SKIP: $p not built (make -C tests/selftests)"; exit $KSFT_SKIP; }
 done
 mountpoint -q $CG || mount -t cgroup2 none $CG
@@ -116,6 +117,16 @@ prio "created=0 errno=1" "QP to RTR with SL 0, traffic class 0xe0 (UP 7) fails w
 prio "created=1 errno=0" "QP to RTR with SL 2, traffic class 0x60 (UP 3) works" qprtr:2:0:0x60
 den1=$(val $T/rdma.events up.denied)
 tap_check "up.denied counts the three refusals ($den0 -> $den1)" test "$den1" = $((den0 + 3))
+
+# A UD work request that carries its own address vector (rxe's legacy ABI,
+# written by user space into the send queue) goes past AH creation: its
+# traffic class is checked when rxe sends it.
+wr() { run $T/a "$WR" rxe_mr ud 0 0 10.78.0.2 "$1" | sed -n 's/.*status=//p'; }
+st=$(wr 0xb8)
+tap_check "up=0-3: a UD send with its own address, traffic class 0xb8 (UP 5), completes in error (status $st)" \
+	test -n "$st" -a "$st" != 0 -a "$st" != none
+st=$(wr 0x40)
+tap_check "up=0-3: the same with traffic class 0x40 (UP 2) is sent (status $st)" test "$st" = 0
 
 # rdma_cm programs the SL the netdev's priority maps make of the type of
 # service: over a VLAN whose egress map sends priority 0 as PCP 5, TOS 0 is

@@ -2,7 +2,7 @@
 /*
  * Side paths of rdma_ns's source-GID check, for rdma_ns.sh (rxe only).
  *
- *   rdma_ns_wr <dev> ud <ah_gid> <av_gid> <dest_ipv4>
+ *   rdma_ns_wr <dev> ud <ah_gid> <av_gid> <dest_ipv4> [<traffic_class>]
  *	A UD QP on port 1 posts one send whose WQE carries its own address
  *	vector (the legacy rxe ABI, ah_num 0): source GID index <av_gid>,
  *	destination <dest_ipv4>.  The AH handed to ibv_post_send() is created
@@ -25,6 +25,9 @@
 #include <infiniband/verbs.h>
 
 #define QKEY 0x11111111
+
+/* The traffic class of the legacy address vector of "ud" */
+static unsigned int wr_tclass;
 
 /*
  * rdma-core's providers/rxe/rxe.h (v22 .. v60): the provider's AH, and the
@@ -187,6 +190,7 @@ static int ud(struct ibv_context *ctx, int ah_gid, int av_gid,
 	memcpy(&pah->av.grh.dgid.raw[12], &d, 4);
 	pah->av.grh.sgid_index = av_gid;
 	pah->av.grh.hop_limit = 64;
+	pah->av.grh.traffic_class = wr_tclass;
 	pah->av.sgid_addr._sockaddr_in.sin_family = AF_INET;
 	memcpy(&pah->av.sgid_addr._sockaddr_in.sin_addr, &sgid.raw[12], 4);
 	pah->av.dgid_addr._sockaddr_in.sin_family = AF_INET;
@@ -228,8 +232,8 @@ int main(int argc, char **argv)
 {
 	struct ibv_context *ctx;
 
-	if (argc < 3 || (strcmp(argv[2], "raw") && argc != 6)) {
-		fprintf(stderr, "usage: %s <dev> ud <ah_gid> <av_gid> <ipv4>\n"
+	if (argc < 3 || (strcmp(argv[2], "raw") && argc != 6 && argc != 7)) {
+		fprintf(stderr, "usage: %s <dev> ud <ah_gid> <av_gid> <ipv4> [<tclass>]\n"
 			"       %s <dev> raw\n", argv[0], argv[0]);
 		return 2;
 	}
@@ -238,6 +242,8 @@ int main(int argc, char **argv)
 		return fail(argv[1]);
 	if (!strcmp(argv[2], "raw"))
 		return raw(ctx);
+	if (argc == 7)
+		wr_tclass = strtoul(argv[6], NULL, 0);
 	if (!strcmp(argv[2], "ud"))
 		return ud(ctx, atoi(argv[3]), atoi(argv[4]), argv[5]);
 	fprintf(stderr, "rdma_ns_wr: unknown mode %s\n", argv[2]);
