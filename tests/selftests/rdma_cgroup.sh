@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The rdma cgroup controller over rxe: per-type limits, rdma.current/peak/
-# events, the upstream (runc) syntax, atomic rejection of bad writes,
+# events, cm_id against a hostile tenant's wildcard listeners and incoming
+# connections, the upstream (runc) syntax, atomic rejection of bad writes,
 # hierarchy, and limits kept across `rdma link del/add`.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -107,6 +108,73 @@ tap_check "cm_id=3: three bound rdma_cm IDs, the fourth fails with EAGAIN ($(cat
 	test "$(cat /tmp/objs.out)" = "created=3 errno=11"
 tap_check "cm_id: rdma.current showed 3 while held (saw $cur), back to 0 after" \
 	test "$cur/$(val $T/rdma.current cm_id)/$(val $T/rdma.peak cm_id)" = "3/0/3"
+echo "rxe_cg cm_id=max" > $T/rdma.max
+
+# A hostile tenant's wildcard listeners: rdma_listen on 0.0.0.0 or :: gives
+# the ID no device, it listens through one internal ID per device, each of
+# which can receive and counts one cm_id.  An ID listening on one address
+# counts once.  res_cm_ids <pid>: the rdma_cm IDs on rxe_cg that `rdma res`
+# lists for a process, "-" if iproute2's rdma cannot list them.
+res_cm_ids() {
+	local out
+	out=$(rdma res show cm_id link rxe_cg 2>/dev/null) || { echo -; return; }
+	echo "$out" | grep -cw "pid $1"
+}
+# stop: end the rdma_objs that hold() started, once it has been looked at.
+stop() {
+	kill "$objpid"
+	wait "$pid"
+}
+echo "rxe_cg cm_id=2" > $T/rdma.max
+ev0=$(val $T/rdma.events cm_id.max)
+hold $T listen:0.0.0.0 20 60
+cur=$(val $T/rdma.current cm_id)
+res=$(res_cm_ids "$objpid")
+stop
+tap_check "cm_id=2: two wildcard listeners (0.0.0.0), the third fails with EAGAIN ($(cat /tmp/objs.out))" \
+	test "$(cat /tmp/objs.out)" = "created=2 errno=11"
+tap_check "cm_id=2: rdma.current showed cm_id=2 while they listened (saw $cur), 0 once the process exited" \
+	test "$cur/$(val $T/rdma.current cm_id)" = "2/0"
+tap_check "cm_id=2: rdma.events cm_id.max went up by one" \
+	test "$(val $T/rdma.events cm_id.max)" = $((ev0 + 1))
+if [ "$res" = - ]; then
+	tap_skip "rdma res lists as many cm_ids of the listeners on rxe_cg as rdma.current counts" \
+		"no 'rdma res show cm_id' in this VM"
+else
+	tap_check "rdma res lists as many cm_ids of the listeners on rxe_cg as rdma.current counts ($res/$cur)" \
+		test "$res" = "$cur"
+fi
+out=$(run $T listen::: 20)
+tap_check "cm_id=2: two wildcard listeners (::), the third fails with EAGAIN ($out)" \
+	test "$out" = "created=2 errno=11"
+
+echo "rxe_cg cm_id=1" > $T/rdma.max
+hold $T listen:10.77.0.1 2 60
+cur=$(val $T/rdma.current cm_id)
+res=$(res_cm_ids "$objpid")
+stop
+tap_check "cm_id=1: a listener on 10.77.0.1 counts once, a second fails with EAGAIN ($(cat /tmp/objs.out); current $cur)" \
+	test "$(cat /tmp/objs.out)/$cur" = "created=1 errno=11/1"
+[ "$res" = - ] || tap_check "rdma res lists one cm_id for it ($res)" test "$res" = 1
+
+# Incoming connections are charged to the listener's cgroup: at its limit
+# the request is refused (connected: REJECTED, ECONNREFUSED; UD: the SIDR
+# reply refuses, UNREACHABLE, EHOSTUNREACH) and the cgroup stays within its
+# limit.  The client runs outside the cgroup.
+for ps in tcp:7471:111 udp:7472:113; do
+	IFS=: read -r p port want <<< "$ps"
+	pfx=${p%tcp}
+	ev0=$(val $T/rdma.events cm_id.max)
+	hold $T "${pfx}listen:0.0.0.0:$port" 1 60
+	out=$("$OBJS" rxe_cg "${pfx}connect:10.77.0.1:$port" 1 2>/dev/null)
+	cur=$(val $T/rdma.current cm_id)
+	stop
+	ev1=$(val $T/rdma.events cm_id.max)
+	tap_check "cm_id=1, a wildcard $p listener: a request to it is refused ($out)" \
+		test "$out" = "created=0 errno=$want"
+	tap_check "cm_id=1, $p: the listener's cgroup stayed at cm_id=1 (saw $cur), one cm_id.max event ($ev0 -> $ev1)" \
+		test "$cur/$ev1" = "1/$((ev0 + 1))"
+done
 echo "rxe_cg cm_id=max" > $T/rdma.max
 
 # User Priorities (rxe is RoCE: the UP is the SL's low 3 bits).

@@ -15,12 +15,23 @@
  *   cm_id:<ip>       rdma_cm IDs bound to local address <ip>
  *   tos:<ip>:<tos>   rdma_cm IDs with that type of service, address and route
  *                    resolved from and to <ip>
+ *   listen:<addr>    rdma_cm IDs (TCP port space) listening on <addr>:
+ *                    "<ipv4>[:<port>]", "<ipv6>" or "[<ipv6>]:<port>", port 0
+ *                    (an ephemeral one) if not given; 0.0.0.0 or :: is a
+ *                    wildcard listener, on every device
+ *   udplisten:<addr> the same in the UDP port space (UD, SIDR)
+ *   connect:<addr>   connection requests (TCP port space, no QP) to <addr>:
+ *                    "created" counts the accepted ones; a REJECTED event is
+ *                    errno ECONNREFUSED, no answer within 10 s ETIMEDOUT
+ *   udpconnect:<addr> SIDR requests (UDP port space) to <addr>: an
+ *                    UNREACHABLE event (the listener refused) is EHOSTUNREACH
  * Prints "created=N errno=E" (E = 0 if all were created) and, with
  * hold-seconds, keeps the objects that long before destroying them.
  * Exit status: 0 if all <count> were created, 1 otherwise, 2 on a setup
  * error unrelated to the type under test.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +130,120 @@ fail:
 	return NULL;
 }
 
+/* "<ipv4>[:<port>]", "<ipv6>" or "[<ipv6>]:<port>" */
+static void parse_sa(const char *arg, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	const char *c = strchr(arg, ':'), *port = NULL, *e;
+	char ip[64];
+
+	memset(ss, 0, sizeof(*ss));
+	if (*arg == '[' && (e = strchr(arg, ']'))) {
+		snprintf(ip, sizeof(ip), "%.*s", (int)(e - arg - 1), arg + 1);
+		port = e[1] == ':' ? e + 2 : NULL;
+	} else if (c && c == strrchr(arg, ':')) {
+		snprintf(ip, sizeof(ip), "%.*s", (int)(c - arg), arg);
+		port = c + 1;
+	} else {
+		snprintf(ip, sizeof(ip), "%s", arg);
+	}
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port ? atoi(port) : 0);
+	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port ? atoi(port) : 0);
+	} else {
+		exit(2);
+	}
+}
+
+/* A synchronous rdma_cm ID of port space ps listening on arg. */
+static struct rdma_cm_id *listener(const char *arg, enum rdma_port_space ps)
+{
+	struct sockaddr_storage ss;
+	struct rdma_cm_id *id;
+	int e;
+
+	parse_sa(arg, &ss);
+	if (rdma_create_id(NULL, &id, NULL, ps))
+		return NULL;
+	if (!rdma_bind_addr(id, (struct sockaddr *)&ss) && !rdma_listen(id, 4))
+		return id;
+	e = errno;
+	rdma_destroy_id(id);
+	errno = e;
+	return NULL;
+}
+
+/*
+ * The next event on ch within 10 s: 0 if it is want (or, for ESTABLISHED,
+ * the CONNECT_RESPONSE that librdmacm reports to an ID without a QP), else
+ * an errno.
+ */
+static int wait_event(struct rdma_event_channel *ch,
+		      enum rdma_cm_event_type want)
+{
+	struct pollfd p = { .fd = ch->fd, .events = POLLIN };
+	enum rdma_cm_event_type type;
+	struct rdma_cm_event *ev;
+	int status;
+
+	if (poll(&p, 1, 10000) != 1)
+		return ETIMEDOUT;
+	if (rdma_get_cm_event(ch, &ev))
+		return errno ? errno : EIO;
+	type = ev->event;
+	status = ev->status;
+	rdma_ack_cm_event(ev);
+	if (type == want || (want == RDMA_CM_EVENT_ESTABLISHED &&
+			     type == RDMA_CM_EVENT_CONNECT_RESPONSE))
+		return 0;
+	fprintf(stderr, "%s status %d\n", rdma_event_str(type), status);
+	if (type == RDMA_CM_EVENT_REJECTED)
+		return ECONNREFUSED;
+	if (type == RDMA_CM_EVENT_UNREACHABLE && status > 0)
+		return EHOSTUNREACH;	/* a SIDR reply that refuses */
+	return status < 0 ? -status : EPROTO;
+}
+
+/*
+ * An rdma_cm ID of port space ps whose connection request (TCP) or SIDR
+ * request (UDP) to arg was answered, not refused.  There is no QP: the
+ * requests only show whether the listener's side refuses them.
+ */
+static struct rdma_cm_id *connector(const char *arg, enum rdma_port_space ps)
+{
+	static struct rdma_event_channel *ch;
+	struct rdma_conn_param param = {
+		.responder_resources = 1, .initiator_depth = 1,
+		.retry_count = 7, .rnr_retry_count = 7,
+	};
+	struct sockaddr_storage ss;
+	struct rdma_cm_id *id;
+	int err;
+
+	parse_sa(arg, &ss);
+	if (!ch)
+		ch = rdma_create_event_channel();
+	if (!ch || rdma_create_id(ch, &id, NULL, ps))
+		exit(2);
+	err = rdma_resolve_addr(id, NULL, (struct sockaddr *)&ss, 2000) ?
+	      errno : wait_event(ch, RDMA_CM_EVENT_ADDR_RESOLVED);
+	if (!err)
+		err = rdma_resolve_route(id, 2000) ? errno :
+		      wait_event(ch, RDMA_CM_EVENT_ROUTE_RESOLVED);
+	if (!err)
+		err = rdma_connect(id, &param) ? errno :
+		      wait_event(ch, RDMA_CM_EVENT_ESTABLISHED);
+	if (!err)
+		return id;
+	rdma_destroy_id(id);
+	errno = err;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static void *objs[MAXN];
@@ -147,7 +272,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(type, "mr") && *arg)
 		mrlen = strtoull(arg, NULL, 0);
-	if (strcmp(type, "ctx") && strcmp(type, "cm_id") && strcmp(type, "tos")) {
+	if (strcmp(type, "ctx") && strcmp(type, "cm_id") && strcmp(type, "tos") &&
+	    !strstr(type, "listen") && !strstr(type, "connect")) {
 		ctx = open_dev(argv[1]);
 		if (!ctx) {
 			perror("ibv_open_device");
@@ -206,6 +332,10 @@ int main(int argc, char **argv)
 
 			snprintf(ip, sizeof(ip), "%.*s", (int)strcspn(arg, ":"), arg);
 			o = cm_id(ip, strchr(arg, ':') ? atoi(strchr(arg, ':') + 1) : 0);
+		} else if (!strcmp(type, "listen") || !strcmp(type, "udplisten")) {
+			o = listener(arg, *type == 'u' ? RDMA_PS_UDP : RDMA_PS_TCP);
+		} else if (!strcmp(type, "connect") || !strcmp(type, "udpconnect")) {
+			o = connector(arg, *type == 'u' ? RDMA_PS_UDP : RDMA_PS_TCP);
 		} else if (!strcmp(type, "mw")) {
 			o = ibv_alloc_mw(pd, IBV_MW_TYPE_1);
 		} else if (!strcmp(type, "ah")) {
@@ -236,7 +366,8 @@ int main(int argc, char **argv)
 			ibv_destroy_cq(objs[i]);
 		else if (!strcmp(type, "qp") || !strcmp(type, "qprtr"))
 			ibv_destroy_qp(objs[i]);
-		else if (!strcmp(type, "cm_id") || !strcmp(type, "tos"))
+		else if (!strcmp(type, "cm_id") || !strcmp(type, "tos") ||
+			 strstr(type, "listen") || strstr(type, "connect"))
 			rdma_destroy_id(objs[i]);
 		else if (!strcmp(type, "srq"))
 			ibv_destroy_srq(objs[i]);
