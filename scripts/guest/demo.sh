@@ -387,7 +387,8 @@ say "5. A tries B's source GID; A and B try User Priorities"
 pids=()
 # (A runs at 10% of a CPU: its own-GID and allowed-UP controls are one AH.)
 for p in "A ah:0:${GID[B]} gidb_ah" "A qprtr:0:${GID[B]} gidb_qp" \
-	 "A ah:5:${GID[A]} up5" "A ah:2:${GID[A]} own" "B ah:5:${GID[B]} up5"; do
+	 "A ah:5:${GID[A]} up5" "A ah:2:${GID[A]} own" "B ah:5:${GID[B]} up5" \
+	 "A ah:0:${GID[A]}:0xb8 dscp46"; do
 	read -r a ty tag <<<"$p"
 	in_app "$a" "$OBJS" $DEV "$ty" 1 >"$W/probe.$a.$tag" 2>&1 &
 	pids+=($!)
@@ -416,6 +417,8 @@ expect_probe OWN_A A own 0 "AH with its own GID (index ${GID[A]}) and UP 2" \
 expect_probe UP5_A A up5 1 "AH with its own GID and SL 5 = UP 5 (allowed: ${UPL[A]})" \
 	"UP 5 is refused to A"
 expect_probe UP5_B B up5 0 "AH with UP 5 (no UP restriction)" "UP 5 is allowed to B"
+expect_probe DSCP_A A dscp46 1 "AH with SL 0 but traffic class 0xb8 (DSCP 46 = UP 5 on the wire)" \
+	"A cannot reach UP 5 through the traffic class either"
 
 # ---------------------------------------------------------------------------
 # What each namespace sees, read through the servers' /proc/<pid>/net.
@@ -459,7 +462,7 @@ for a in $APPS; do
 	[ "${PEAK[$a]}" = "qp=${QPL[$a]} cq=${CQL[$a]}" ] ||
 		bad "app $a's rdma.peak is its limits (${PEAK[$a]})"
 	up=0
-	[ "$a" = A ] && up=1
+	[ "$a" = A ] && up=2
 	[ "${EV[$a]}" = "qp.max=1 cq.max=1 up.denied=$up" ] ||
 		bad "app $a's rdma.events count its refusals (${EV[$a]})"
 done
@@ -485,7 +488,7 @@ for ty in qp cq; do
 	done
 	row "$ty: created, next" "${cells[@]}"
 done
-for e in "$GIDB_AH" "$GIDB_QP" "$UP5_A"; do [ "$e" = 0 ] || REFUSED[A]=$((REFUSED[A] + 1)); done
+for e in "$GIDB_AH" "$GIDB_QP" "$UP5_A" "$DSCP_A"; do [ "$e" = 0 ] || REFUSED[A]=$((REFUSED[A] + 1)); done
 [ "$UP5_B" = 0 ] || REFUSED[B]=$((REFUSED[B] + 1))
 row "qp / cq held at once" "${HELD_QP[A]} / ${HELD_CQ[A]}" "${HELD_QP[B]} / ${HELD_CQ[B]}" "${HELD_QP[C]} / ${HELD_CQ[C]}"
 row "refusals seen" "${REFUSED[A]}" "${REFUSED[B]}" "${REFUSED[C]}"
@@ -493,6 +496,7 @@ row "B's GID: AH" "$(ename "$GIDB_AH")" "-" "-"
 row "B's GID: QP to RTR" "$(ename "$GIDB_QP")" "-" "-"
 row "own GID, UP 2: AH" "$(ename "$OWN_A")" "-" "-"
 row "own GID, UP 5: AH" "$(ename "$UP5_A")" "$(ename "$UP5_B")" "-"
+row "SL 0, DSCP 46 (UP 5): AH" "$(ename "$DSCP_A")" "-" "-"
 row "rdma.current (end)" "${CUR[A]}" "${CUR[B]}" "${CUR[C]}"
 row "rdma.peak" "${PEAK[A]}" "${PEAK[B]}" "${PEAK[C]}"
 row "rdma.events" "${EV[A]% up.denied=*}" "${EV[B]% up.denied=*}" "${EV[C]% up.denied=*}"

@@ -177,7 +177,11 @@ for ps in tcp:7471:111 udp:7472:113; do
 done
 echo "rxe_cg cm_id=max" > $T/rdma.max
 
-# User Priorities (rxe is RoCE: the UP is the SL's low 3 bits).
+# User Priorities (rxe is RoCE): an address vector's UPs are its SL's low 3
+# bits and the one the DSCP of its traffic class selects (traffic class 0
+# here: UP 0); rdma_cm's are those of the SL it derives from the type of
+# service through the netdev's maps (0 on this veth) and of the TOS's DSCP.
+# rdma_cgroup_hostile.sh tests the traffic class and the netdev's maps.
 echo "rxe_cg up=0-3" > $T/rdma.max
 den0=$(val $T/rdma.events up.denied)
 out=$(run $T ah:2 1)
@@ -195,10 +199,10 @@ tap_check "up=0-3: QPs at RTR with SL 3 work ($(cat /tmp/objs.out)); rdma.curren
 	test "$(cat /tmp/objs.out)/$cur" = "created=2 errno=0/3"
 tap_check "rdma.current up=none once the QPs are gone" test "$(val $T/rdma.current up)" = none
 out=$(run $T tos:10.77.0.1:224 1)
-tap_check "up=0-3: rdma_cm type of service 224 (UP 7) fails route resolution with EPERM ($out)" \
+tap_check "up=0-3: rdma_cm type of service 224 (DSCP 56: UP 7) fails route resolution with EPERM ($out)" \
 	test "$out" = "created=0 errno=1"
 out=$(run $T tos:10.77.0.1:64 1)
-tap_check "up=0-3: rdma_cm type of service 64 (UP 2) resolves ($out)" test "$out" = "created=1 errno=0"
+tap_check "up=0-3: rdma_cm type of service 64 (DSCP 16: UP 2) resolves ($out)" test "$out" = "created=1 errno=0"
 den1=$(val $T/rdma.events up.denied)
 tap_check "rdma.events up.denied counts the four refusals ($den0 -> $den1)" test "$den1" = $((den0 + 4))
 tap_check "dmesg names the refused UP and the cgroup" \
