@@ -35,12 +35,15 @@ cleanup() {
 	rdma link del rxe_mr 2>/dev/null
 	ip link del mr_v0.5 2>/dev/null
 	ip link del mr_v0 2>/dev/null
+	ip netns del mr_peer 2>/dev/null
 }
 trap cleanup EXIT
 cleanup
 
-ip link add mr_v0 type veth peer name mr_v1 && ip link set mr_v0 up && ip link set mr_v1 up &&
-	ip addr add 10.78.0.1/24 dev mr_v0 || exit 1
+# mr_v1, the wire seen from the other end, is in a namespace of its own.
+ip netns add mr_peer && ip link add mr_v0 type veth peer name mr_v1 netns mr_peer &&
+	ip link set mr_v0 up && ip -n mr_peer link set mr_v1 up &&
+	ip addr add 10.78.0.1/24 dev mr_v0 && ip -n mr_peer addr add 10.78.0.2/24 dev mr_v1 || exit 1
 rdmaiso_rxe rxe_mr mr_v0 || exit 1
 echo +rdma > $CG/cgroup.subtree_control
 mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/a $T/b || exit 1
@@ -127,6 +130,45 @@ tap_check "up=0-3: a UD send with its own address, traffic class 0xb8 (UP 5), co
 	test -n "$st" -a "$st" != 0 -a "$st" != none
 st=$(wr 0x40)
 tap_check "up=0-3: the same with traffic class 0x40 (UP 2) is sent (status $st)" test "$st" = 0
+
+# What reaches the wire: every RoCEv2 packet the cgroup sends, captured at
+# the other end of the veth, carries a DS field whose priority (IP
+# precedence, no DCB APP table on veth) is allowed.  rxe's wire priority is
+# the DS field (no VLAN here, the SL is not sent).
+v4gid=""
+for g in /sys/class/infiniband/rxe_mr/ports/1/gids/*; do
+	[ "$(cat "$g" 2>/dev/null)" = 0000:0000:0000:0000:0000:ffff:0a4e:0001 ] &&
+		v4gid=${g##*/} && break
+done
+if command -v tcpdump >/dev/null && [ -n "$v4gid" ]; then
+	ip netns exec mr_peer tcpdump -i mr_v1 -nn -v -l -p udp port 4791 >/tmp/mr_wire.txt 2>/dev/null &
+	tcpd=$!
+	sleep 2
+	sent=""
+	for tc in 0x00 0x40 0x60 0x80 0xb8 0xe0; do
+		a=$(run $T/a "$WR" rxe_mr udah "$v4gid" 10.78.0.2 $tc | tr '\n' ' ')
+		u=$(run $T/a "$WR" rxe_mr ud "$v4gid" "$v4gid" 10.78.0.2 $tc | tr '\n' ' ')
+		sent="$sent $tc:[ah ${a% }][wr ${u% }]"
+	done
+	sleep 2
+	kill $tcpd 2>/dev/null
+	wait $tcpd 2>/dev/null
+	echo "# sent:$sent"
+	toss=$(grep -o 'tos 0x[0-9a-f]*' /tmp/mr_wire.txt | awk '{print $2}' | sort | uniq -c | tr '\n' ' ')
+	echo "# on the wire (count tos): $toss"
+	bad=""
+	for t in $(grep -o 'tos 0x[0-9a-f]*' /tmp/mr_wire.txt | awk '{print $2}' | sort -u); do
+		[ $((t >> 5)) -le 3 ] || bad="$bad$t "
+	done
+	tap_check "wire: every RoCE packet of a cgroup with up=0-3 has an allowed priority (forbidden seen: '${bad}')" \
+		test -z "$bad"
+	tap_check "wire: the allowed traffic classes 0x40 and 0x60 reach the wire, by AH and by a WR's own address" \
+		sh -c "[ \$(grep -c 'tos 0x40' /tmp/mr_wire.txt) -ge 2 ] && [ \$(grep -c 'tos 0x60' /tmp/mr_wire.txt) -ge 2 ]"
+	tap_check "wire: the forbidden ones were refused (AH: EPERM, WR: completion error)" \
+		sh -c "echo '$sent' | grep -q '0xb8:\[ah errno=1\]\[wr status=[1-9]' && echo '$sent' | grep -q '0xe0:\[ah errno=1\]\[wr status=[1-9]'"
+else
+	tap_skip "wire capture" "no tcpdump, or no IPv4 GID on rxe_mr"
+fi
 
 # rdma_cm programs the SL the netdev's priority maps make of the type of
 # service: over a VLAN whose egress map sends priority 0 as PCP 5, TOS 0 is

@@ -11,6 +11,10 @@
  *	"status=N" (the completion's ibv_wc_status, or "status=none" after
  *	20 s), or "errno=N" if the set-up fails.
  *
+ *   rdma_ns_wr <dev> udah <gid> <dest_ipv4> <traffic_class>
+ *	The same send through an ordinary AH (ah_num set) from GID index <gid>
+ *	to <dest_ipv4> with that traffic class; "errno=N" if the AH is refused.
+ *
  *   rdma_ns_wr <dev> raw
  *	Creates a raw packet QP; prints "errno=N" (0: created).
  */
@@ -128,7 +132,7 @@ static int ud_qp_to_rts(struct ibv_qp *qp)
 }
 
 static int ud(struct ibv_context *ctx, int ah_gid, int av_gid,
-	      const char *dest)
+	      const char *dest, int legacy)
 {
 	static char buf[64];
 	struct ibv_pd *pd = ibv_alloc_pd(ctx);
@@ -170,6 +174,18 @@ static int ud(struct ibv_context *ctx, int ah_gid, int av_gid,
 	if (ud_qp_to_rts(qp))
 		return fail("UD QP to RTS");
 
+	if (!legacy) {
+		/* An ordinary AH to dest: its traffic class is policed */
+		aa.grh.dgid.raw[10] = 0xff;
+		aa.grh.dgid.raw[11] = 0xff;
+		memcpy(&aa.grh.dgid.raw[12], &d, 4);
+		aa.grh.traffic_class = wr_tclass;
+		ah = ibv_create_ah(pd, &aa);
+		if (!ah)
+			return fail("create AH");
+		goto post;
+	}
+
 	/* An AH the caller may create: from ah_gid to itself */
 	if (ibv_query_gid(ctx, 1, ah_gid, &aa.grh.dgid))
 		return fail("query AH GID");
@@ -197,6 +213,7 @@ static int ud(struct ibv_context *ctx, int ah_gid, int av_gid,
 	pah->av.dgid_addr._sockaddr_in.sin_addr = d;
 	pah->ah_num = 0;
 
+post:
 	sge.addr = (uintptr_t)buf;
 	sge.lkey = mr->lkey;
 	wr.wr.ud.ah = ah;
@@ -234,7 +251,8 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || (strcmp(argv[2], "raw") && argc != 6 && argc != 7)) {
 		fprintf(stderr, "usage: %s <dev> ud <ah_gid> <av_gid> <ipv4> [<tclass>]\n"
-			"       %s <dev> raw\n", argv[0], argv[0]);
+			"       %s <dev> udah <gid> <ipv4> <tclass>\n"
+			"       %s <dev> raw\n", argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	ctx = open_dev(argv[1]);
@@ -242,10 +260,14 @@ int main(int argc, char **argv)
 		return fail(argv[1]);
 	if (!strcmp(argv[2], "raw"))
 		return raw(ctx);
+	if (!strcmp(argv[2], "udah")) {
+		wr_tclass = strtoul(argv[5], NULL, 0);
+		return ud(ctx, atoi(argv[3]), 0, argv[4], 0);
+	}
 	if (argc == 7)
 		wr_tclass = strtoul(argv[6], NULL, 0);
 	if (!strcmp(argv[2], "ud"))
-		return ud(ctx, atoi(argv[3]), atoi(argv[4]), argv[5]);
+		return ud(ctx, atoi(argv[3]), atoi(argv[4]), argv[5], 1);
 	fprintf(stderr, "rdma_ns_wr: unknown mode %s\n", argv[2]);
 	return 2;
 }
