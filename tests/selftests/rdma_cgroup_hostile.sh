@@ -45,6 +45,16 @@ ip netns add mr_peer && ip link add mr_v0 type veth peer name mr_v1 netns mr_pee
 	ip link set mr_v0 up && ip -n mr_peer link set mr_v1 up &&
 	ip addr add 10.78.0.1/24 dev mr_v0 && ip -n mr_peer addr add 10.78.0.2/24 dev mr_v1 || exit 1
 rdmaiso_rxe rxe_mr mr_v0 || exit 1
+# The index of rxe_mr's RoCEv2 GID of 10.78.0.1.
+v4gid=""
+for _ in $(seq 50); do
+	for g in /sys/class/infiniband/rxe_mr/ports/1/gids/*; do
+		[ "$(cat "$g" 2>/dev/null)" = 0000:0000:0000:0000:0000:ffff:0a4e:0001 ] &&
+			v4gid=${g##*/} && break 2
+	done
+	sleep 0.1
+done
+[ -n "$v4gid" ] || { echo "no GID of 10.78.0.1 on rxe_mr"; exit 1; }
 echo +rdma > $CG/cgroup.subtree_control
 mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/a $T/b || exit 1
 
@@ -124,7 +134,7 @@ tap_check "up.denied counts the three refusals ($den0 -> $den1)" test "$den1" = 
 # A UD work request that carries its own address vector (rxe's legacy ABI,
 # written by user space into the send queue) goes past AH creation: its
 # traffic class is checked when rxe sends it.
-wr() { run $T/a "$WR" rxe_mr ud 0 0 10.78.0.2 "$1" | sed -n 's/.*status=//p'; }
+wr() { run $T/a "$WR" rxe_mr ud "$v4gid" "$v4gid" 10.78.0.2 "$1" | sed -n 's/.*status=//p'; }
 st=$(wr 0xb8)
 tap_check "up=0-3: a UD send with its own address, traffic class 0xb8 (UP 5), completes in error (status $st)" \
 	test -n "$st" -a "$st" != 0 -a "$st" != none
@@ -135,12 +145,7 @@ tap_check "up=0-3: the same with traffic class 0x40 (UP 2) is sent (status $st)"
 # the other end of the veth, carries a DS field whose priority (IP
 # precedence, no DCB APP table on veth) is allowed.  rxe's wire priority is
 # the DS field (no VLAN here, the SL is not sent).
-v4gid=""
-for g in /sys/class/infiniband/rxe_mr/ports/1/gids/*; do
-	[ "$(cat "$g" 2>/dev/null)" = 0000:0000:0000:0000:0000:ffff:0a4e:0001 ] &&
-		v4gid=${g##*/} && break
-done
-if command -v tcpdump >/dev/null && [ -n "$v4gid" ]; then
+if command -v tcpdump >/dev/null; then
 	ip netns exec mr_peer tcpdump -i mr_v1 -nn -v -l -p udp port 4791 >/tmp/mr_wire.txt 2>/dev/null &
 	tcpd=$!
 	sleep 2
@@ -167,7 +172,7 @@ if command -v tcpdump >/dev/null && [ -n "$v4gid" ]; then
 	tap_check "wire: the forbidden ones were refused (AH: EPERM, WR: completion error)" \
 		sh -c "echo '$sent' | grep -q '0xb8:\[ah errno=1\]\[wr status=[1-9]' && echo '$sent' | grep -q '0xe0:\[ah errno=1\]\[wr status=[1-9]'"
 else
-	tap_skip "wire capture" "no tcpdump, or no IPv4 GID on rxe_mr"
+	tap_skip "wire capture" "no tcpdump"
 fi
 
 # rdma_cm programs the SL the netdev's priority maps make of the type of
@@ -201,7 +206,15 @@ excl_cleanup() {
 	echo "# could not go back to shared netns mode"
 	return 1
 }
-if rdma system set netns exclusive 2>/dev/null; then
+# Switching modes needs no namespace but the initial one: mr_peer goes (and
+# with its veth end, mr_v0 and rxe_mr); namespaces die asynchronously.
+ip netns del mr_peer
+excl=1
+for _ in $(seq 50); do
+	rdma system set netns exclusive 2>/dev/null && excl=0 && break
+	sleep 0.2
+done
+if [ "$excl" = 0 ]; then
 	xval() { grep "^rxe_x " $T/rdma.max | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 	ip link add xa0 type veth peer name xa1 && ip link set xa0 up && ip link set xa1 up &&
 		ip netns add mr_n1 && rdma link add rxe_x type rxe netdev xa0 &&
