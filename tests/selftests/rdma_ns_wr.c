@@ -28,6 +28,8 @@
 #include <arpa/inet.h>
 #include <infiniband/verbs.h>
 
+#include "open_dev.h"
+
 #define QKEY 0x11111111
 
 /* The traffic class of the legacy address vector of "ud" */
@@ -70,22 +72,6 @@ static int fail(const char *what)
 	fprintf(stderr, "rdma_ns_wr: %s: %s\n", what, strerror(e));
 	printf("errno=%d\n", e);
 	return 1;
-}
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **l = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-	int i;
-
-	for (i = 0; l && l[i]; i++)
-		if (!strcmp(ibv_get_device_name(l[i]), name))
-			ctx = ibv_open_device(l[i]);
-	if (l)
-		ibv_free_device_list(l);
-	if (!ctx && !errno)
-		errno = ENODEV;
-	return ctx;
 }
 
 static int raw(struct ibv_context *ctx)

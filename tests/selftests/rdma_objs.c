@@ -40,23 +40,10 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "open_dev.h"
 #include "rc_qp.h"
 
 #define MAXN 4096
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-	int i;
-
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	if (list)
-		ibv_free_device_list(list);
-	return ctx;
-}
 
 /* "<sl>[:<gid index>[:<traffic class>]]" */
 static struct ibv_ah_attr ah_attr(struct ibv_context *ctx, const char *arg)
