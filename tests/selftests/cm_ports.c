@@ -19,7 +19,8 @@
  *   cm_ports serve ADDR PORT NAME
  *	Listens on ADDR:PORT ("listening", or "err <ERRNO>" and exit 2) and
  *	accepts every connection with NAME (up to 32 bytes) as private data,
- *	printing "served <n>" as the n-th is established, until stdin EOF.
+ *	printing "served <n>" as the n-th is established (or disconnected
+ *	after its accept, if the RTU was lost), until stdin EOF.
  *   cm_ports connect [-t SECONDS] ADDR PORT
  *	Resolves ADDR, connects an RC QP to ADDR:PORT, prints "reply <NAME>"
  *	with the server's private data and disconnects; on failure prints
@@ -393,6 +394,7 @@ struct conn {
 	struct ibv_pd *pd;
 	struct ibv_cq *cq;
 	struct conn *next;
+	int accepted, counted;
 };
 
 /* A small RC QP for c->id, on its device: 0 or an errno. */
@@ -485,16 +487,35 @@ static void serve_event(struct rdma_cm_event *ev, struct rdma_cm_id *lid,
 			fprintf(stderr, "accept: %s\n", ename(err));
 			rdma_reject(id, NULL, 0);
 		}
+		c->accepted = !err;
 		rdma_ack_cm_event(ev);
 		if (err)
 			conn_drop(conns, c);
 		return;
 	case RDMA_CM_EVENT_ESTABLISHED:
+		c = id->context;
 		rdma_ack_cm_event(ev);
-		printf("served %d\n", ++*served);
-		fflush(stdout);
+		if (c && !c->counted) {
+			c->counted = 1;
+			printf("served %d\n", ++*served);
+			fflush(stdout);
+		}
 		return;
 	case RDMA_CM_EVENT_DISCONNECTED:
+		/*
+		 * The client had the reply (it rides on the accept); if the RTU
+		 * got lost (a slow or throttled host), the CM goes from REP
+		 * sent straight to disconnected: the connection was served.
+		 */
+		c = id->context;
+		if (c && c->accepted && !c->counted) {
+			c->counted = 1;
+			printf("served %d\n", ++*served);
+			fflush(stdout);
+		}
+		rdma_ack_cm_event(ev);
+		conn_drop(conns, c);
+		return;
 	case RDMA_CM_EVENT_REJECTED:
 	case RDMA_CM_EVENT_CONNECT_ERROR:
 	case RDMA_CM_EVENT_UNREACHABLE:
