@@ -100,6 +100,11 @@ pub(crate) struct Pool {
     pub(crate) ev_local_denied: [Atomic<u64>; 2],
 }
 
+/// Every Service Level allowed (the `sl` of a pool without an `sl=` limit).
+const ALL_SL: u32 = 0xffff;
+/// Every User Priority allowed.
+const ALL_UP: u32 = 0xff;
+
 /// Number of Service Levels (InfiniBand).
 pub(crate) const NR_SL: u32 = 16;
 /// Number of User Priorities (RoCE, 802.1p).
@@ -167,12 +172,21 @@ impl Pool {
         Pool {
             parent: parent.map_or(ptr::null(), ptr::from_ref),
             res: [const { Counter::new() }; NR_RESOURCES],
-            sl: Atomic::new(0xffff),
-            up: Atomic::new(0xff),
+            sl: Atomic::new(ALL_SL),
+            up: Atomic::new(ALL_UP),
             prio_use: [const { Atomic::new(0) }; NR_PRIOS],
             ev_denied: [const { Atomic::new(0) }; 2],
             ev_local_denied: [const { Atomic::new(0) }; 2],
         }
+    }
+
+    /// Sets every limit back to `max` and allows every priority.
+    fn clear_limits(&self) {
+        for c in self.res.iter() {
+            c.max.store(MAX, Relaxed);
+        }
+        self.sl.store(ALL_SL, Relaxed);
+        self.up.store(ALL_UP, Relaxed);
     }
 
     /// The set of SLs (`ib`) or UPs in use, bit n = priority n.
@@ -522,8 +536,8 @@ impl Cg {
         let Some(p) = self.pool(slot) else {
             return;
         };
+        p.clear_limits();
         for c in p.res.iter() {
-            c.max.store(MAX, Relaxed);
             for a in [
                 &c.peak,
                 &c.ev_max,
@@ -534,8 +548,6 @@ impl Cg {
                 a.store(0, Relaxed);
             }
         }
-        p.sl.store(0xffff, Relaxed);
-        p.up.store(0xff, Relaxed);
         for a in [&p.ev_denied, &p.ev_local_denied].into_iter().flatten() {
             a.store(0, Relaxed);
         }
@@ -547,11 +559,7 @@ impl Cg {
         let rcu = rcu::read_lock();
         // SAFETY: As in `Cg::pool`: pools are never removed while `self` lives.
         while let Some((s, p)) = unsafe { self.pools.find_rcu(slot as usize, &rcu) } {
-            for c in p.res.iter() {
-                c.max.store(MAX, Relaxed);
-            }
-            p.sl.store(0xffff, Relaxed);
-            p.up.store(0xff, Relaxed);
+            p.clear_limits();
             slot = match u32::try_from(s).ok().and_then(|s| s.checked_add(1)) {
                 Some(s) => s,
                 None => break,

@@ -60,6 +60,17 @@ kernel::sync::global_lock! {
 }
 
 impl Slot {
+    /// The slot of a device registering on it afresh.
+    fn new(dev: NonNull<bindings::rdmacg_device>) -> Self {
+        Slot {
+            dev: Some(dev),
+            saved: KVec::new(),
+            net: 0,
+            limited: false,
+            seq: 0,
+        }
+    }
+
     fn view(&self) -> slots::View<'_> {
         slots::View {
             live: self.dev.is_some(),
@@ -210,25 +221,12 @@ pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_de
             // SAFETY: No device is registered on slot `i`, so nothing charges it; `DEVICES`,
             // held, keeps writers of `rdma.max` away.
             unsafe { rdmacg_reset_slot(i as u32) };
-            slots[i] = Slot {
-                dev: Some(dev),
-                saved: KVec::new(),
-                net: 0,
-                limited: false,
-                seq: 0,
-            };
+            slots[i] = Slot::new(dev);
             return i as u32;
         }
         slots::Choice::New => {}
     }
-    let slot = Slot {
-        dev: Some(dev),
-        saved: KVec::new(),
-        net: 0,
-        limited: false,
-        seq: 0,
-    };
-    match slots.push(slot, GFP_KERNEL) {
+    match slots.push(Slot::new(dev), GFP_KERNEL) {
         Ok(()) => (slots.len() - 1) as u32,
         Err(_) => {
             pr_warn!("rdma cgroup: out of memory registering a device: it is not accounted\n");
