@@ -100,11 +100,13 @@ static int rdma_ns_check_sgid(void *priv, const struct rdma_ns_sgid *sgid)
 	return rdma_ns_rs_check(owner ? net_state(owner) : NULL, &f);
 }
 
-static int rdma_ns_check_raw_qp(void *priv, struct ib_device *dev,
-				struct net *net, bool shared)
+static int rdma_ns_vet_raw(void *priv, struct ib_device *dev,
+			   struct net *net, enum rdma_ns_raw kind,
+			   bool shared)
 {
-	return rdma_ns_rs_check_raw(net_state(net), dev_name(&dev->dev), shared,
-				    net_eq(net, &init_net), net->ns.inum);
+	return rdma_ns_rs_check_raw(net_state(net), dev_name(&dev->dev), kind,
+				    shared, net_eq(net, &init_net),
+				    net->ns.inum);
 }
 
 /* For a log line only: the caller's comm and its pid in its pid namespace. */
@@ -118,7 +120,7 @@ static const struct rdma_ns_ops rdma_ns_ops = {
 	.obj_add = rdma_ns_obj_add,
 	.obj_del = rdma_ns_obj_del,
 	.check_sgid = rdma_ns_check_sgid,
-	.check_raw = rdma_ns_check_raw_qp,
+	.check_raw = rdma_ns_vet_raw,
 };
 
 static int rdma_ns_proc_show(struct seq_file *m, void *v)

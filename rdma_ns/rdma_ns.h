@@ -42,8 +42,8 @@ bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,
 			u32 obj, bool may_sleep);
 void rdma_ns_rs_obj_del(void *state, u32 dev_index, u32 obj);
 int rdma_ns_rs_check(void *owner_state, const struct rdma_ns_facts *facts);
-int rdma_ns_rs_check_raw(void *state, const char *dev_name, bool shared,
-			 bool initial, u32 inum);
+int rdma_ns_rs_check_raw(void *state, const char *dev_name, u32 kind,
+			 bool shared, bool initial, u32 inum);
 void rdma_ns_rs_show(void *state, struct seq_file *m);
 
 /* Called by the Rust side */

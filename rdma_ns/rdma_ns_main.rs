@@ -40,7 +40,7 @@ module! {
         },
         deny_raw: bool {
             default: false,
-            description: "Refuse raw packet QPs to tasks outside the initial network namespace",
+            description: "Refuse raw packet QPs and mlx5 DEVX contexts outside the initial netns",
         },
     },
 }
@@ -394,8 +394,11 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
     }
 }
 
-/// May a task of the namespace of `st` (inode number `inum`) create a raw packet QP on device
-/// `dev`? 0, or `-EPERM`.
+/// Raw access kinds, in the order of C's `enum rdma_ns_raw`.
+const RAW_NAMES: [&str; 2] = ["raw packet QP", "DEVX context"];
+
+/// May a task of the namespace of `st` (inode number `inum`) get raw access `kind` (a raw packet
+/// QP, an mlx5 DEVX context) to device `dev`? 0, or `-EPERM`.
 ///
 /// # Safety
 ///
@@ -404,6 +407,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
 pub unsafe extern "C" fn rdma_ns_rs_check_raw(
     st: *mut c_void,
     dev: *const c_char,
+    kind: u32,
     shared: bool,
     initial: bool,
     inum: u32,
@@ -420,8 +424,9 @@ pub unsafe extern "C" fn rdma_ns_rs_check_raw(
         let dev = unsafe { CStr::from_char_ptr(dev) };
         let caller = Caller::current();
         pr_warn!(
-            "{} raw packet QP on {} for net:[{}] (pid {} {}): deny_raw\n",
+            "{} {} on {} for net:[{}] (pid {} {}): deny_raw\n",
             what(verdict),
+            RAW_NAMES.get(kind as usize).unwrap_or(&"raw access"),
             dev,
             inum,
             caller.pid,
