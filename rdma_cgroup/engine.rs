@@ -9,6 +9,7 @@
 //! `page_counter::parent`): a charge finds its cgroup's pool with one load from a table indexed
 //! by slot and walks up the links.
 
+use super::parse::Plan;
 use super::res::{Resource, NR_RESOURCES};
 use core::ptr;
 use kernel::{
@@ -529,6 +530,19 @@ impl Cg {
         Ok(())
     }
 
+    /// Applies a parsed and resolved `rdma.max` write: all of it, or nothing if it fails (only
+    /// with `ENOMEM`, creating a pool; a pool without limits is what no pool means).
+    pub(crate) fn apply(&self, plan: &Plan<'_>) -> Result {
+        // Create every pool first: after this nothing can fail.
+        for (slot, _) in plan.iter() {
+            self.pool_or_create(*slot)?;
+        }
+        for (slot, req) in plan.iter() {
+            self.set_limits(*slot, &req.limits, req.sl, req.up)?;
+        }
+        Ok(())
+    }
+
     /// Resets the pool of `slot`, if any, to what a new device starts with: no limit, every
     /// priority allowed, no peak, no event. Usage is left alone: a slot is reset only when no
     /// device is registered on it, so nothing is charged there.
@@ -629,6 +643,7 @@ impl Cg {
     }
 }
 
+#[cfg(not(rdmaiso_included))]
 #[kunit_tests(rdma_cgroup_engine)]
 mod tests {
     use super::*;

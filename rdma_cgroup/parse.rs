@@ -12,10 +12,14 @@
 //! by spaces or tabs. Every line is parsed completely, and every line of a write is parsed
 //! before anything is applied, so a bad token anywhere leaves every limit as it was.
 //!
-//! The parser is pure: it borrows from the input and allocates nothing.
+//! The parser is pure: it borrows from the input; [`plan`] allocates only the list of lines it
+//! returns, once every line has parsed, and finds devices through the caller's resolver.
 
 use super::res::{Resource, NR_RESOURCES};
 use kernel::prelude::*;
+
+/// A write resolved to device slots: the slot and the request of each line, in order.
+pub(crate) type Plan<'a> = KVec<(u32, Request<'a>)>;
 
 /// Why a line was rejected. Every variant maps to `EINVAL` for user space; the variant names
 /// the malformed-input class (the KUnit suite covers each).
@@ -184,6 +188,34 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Request<'_>, ParseError> {
     Ok(req)
 }
 
+/// Parses every line of an `rdma.max` write and resolves each line's device to a slot with
+/// `resolve(name, index)`, before anything is applied: `EINVAL` for a malformed line or a write
+/// without any line, the resolver's error for an unknown or ambiguous device, `ENOMEM`.
+pub(crate) fn plan<'a>(
+    buf: &'a [u8],
+    mut resolve: impl FnMut(&[u8], Option<u32>) -> Result<u32>,
+) -> Result<Plan<'a>> {
+    // A malformed write is refused before anything is allocated.
+    let mut n = 0;
+    for line in lines(buf) {
+        parse_line(line).map_err(|_| EINVAL)?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(EINVAL);
+    }
+    let mut plan = KVec::with_capacity(n, GFP_KERNEL)?;
+    for line in lines(buf) {
+        let req = parse_line(line).map_err(|_| EINVAL)?;
+        let slot = resolve(req.name, req.index)?;
+        plan.push((slot, req), GFP_KERNEL)?;
+    }
+    Ok(plan)
+}
+
+// Not in the test module that includes this file (`tests/kunit/rdma_cgroup_fuzz_test.rs`): the
+// suite is built into the kernel already.
+#[cfg(not(rdmaiso_included))]
 #[kunit_tests(rdma_cgroup_parse)]
 mod tests {
     use super::*;

@@ -534,26 +534,11 @@ fn find_slot(slots: &[Slot], name: &[u8], index: Option<u32>) -> Result<u32> {
 }
 
 fn write(cg: &Cg, buf: &[u8]) -> Result {
-    // Parse every line before anything changes.
-    let mut reqs = KVec::new();
-    for line in parse::lines(buf) {
-        reqs.push(parse::parse_line(line).map_err(|_| EINVAL)?, GFP_KERNEL)?;
-    }
-    if reqs.is_empty() {
-        return Err(EINVAL);
-    }
     let mut slots = DEVICES.lock();
-    let mut targets = KVec::with_capacity(reqs.len(), GFP_KERNEL)?;
-    for req in reqs {
-        let slot = find_slot(&slots, req.name, req.index)?;
-        targets.push((slot, req), GFP_KERNEL)?;
-    }
-    // Create every pool first: after this nothing can fail, so the write is all or nothing.
-    for (slot, _) in targets.iter() {
-        cg.pool_or_create(*slot)?;
-    }
-    for (slot, req) in targets.iter() {
-        cg.set_limits(*slot, &req.limits, req.sl, req.up)?;
+    // Every line is parsed and resolved, then all are applied or none.
+    let plan = parse::plan(buf, |name, index| find_slot(&slots, name, index))?;
+    cg.apply(&plan)?;
+    for (slot, _) in plan.iter() {
         if let Some(s) = slots.get_mut(*slot as usize) {
             s.limited = true;
         }

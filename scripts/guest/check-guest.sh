@@ -35,10 +35,17 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # coming and going; nothing here needs it (devtmpfs makes the nodes).
 udevadm control --exit 2>/dev/null
 
-# 1. KUnit suites (built in: they ran at boot; modules: loaded here).
-for m in $(sed "/^#/d" "$REPO/tests/kunit/modules" 2>/dev/null); do
-	modprobe "$m"
-done
+# 1. KUnit suites (built in: they ran at boot; modules: loaded here, with the
+# parameters of their line; "@SEED@" becomes a random 64-bit number, printed).
+# rdma_cgroup_fuzz_test runs 10^6 cases, 2-5 minutes under TCG: above KUnit's
+# default 300 s timeout when the host is busy.
+echo 900 >/sys/module/kunit/parameters/timeout
+seed=$(od -An -N8 -tu8 /dev/urandom | tr -d ' ')
+echo "# KUnit seed: $seed (modprobe <module> seed=$seed replays a run)"
+while read -r m args; do
+	# shellcheck disable=SC2086 # the parameters are words
+	modprobe "$m" ${args//@SEED@/$seed}
+done < <(sed "/^#/d; /^\s*$/d" "$REPO/tests/kunit/modules" 2>/dev/null)
 for d in /sys/kernel/debug/kunit/*/; do
 	suite=$(basename "$d")
 	want "kunit: $suite" || continue
