@@ -8,7 +8,7 @@
  * The cgroup must be fresh (every limit "max", nothing charged) and the
  * devices are every RDMA device there is, with their ib_device index.  Each
  * write is generated (valid lines, numbers in every form, mutations of valid
- * lines, inputs of a page and more, hundreds of lines) and fed to a reference
+ * lines, inputs of a page and more, thousands of lines) and fed to a reference
  * model of Documentation/admin-guide/rdma-cgroup.rst's syntax, which predicts
  * the result: accepted, or the errno (EINVAL for any malformed line, ENODEV
  * for an unknown device, E2BIG above a page).  After every write:
@@ -629,9 +629,12 @@ static void generate(struct sbuf *s)
 	case 0: {	/* many lines: up to a page and a bit beyond */
 		const char *name = ndev ? devs[rn(ndev)].name : "x";
 		size_t target = PAGE - 200 + rn(400);
+		bool blank = coin(2);	/* thousands of (mostly blank) lines */
 
 		while (s->n < target && s->n < BUF - 80) {
-			if (coin(4))
+			if (blank && !coin(500))
+				sputs(s, coin(4) ? " \n" : "\n");
+			else if (coin(4))
 				sputs(s, "\n");
 			else if (coin(3))
 				sprintf_(s, "%s\n", name);

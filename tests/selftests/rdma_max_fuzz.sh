@@ -8,7 +8,7 @@
 #     10^5 random and mutated writes (valid lines with every key and every
 #     number form the parser accepts or rejects, byte flips, truncations,
 #     duplicated keys and lines, unknown keys and devices, index= edge
-#     cases, NUL and CR bytes, inputs of a page and more, hundreds of lines
+#     cases, NUL and CR bytes, inputs of a page and more, thousands of lines
 #     in one write) are each answered as a reference model of the syntax
 #     predicts (accepted, EINVAL, ENODEV or E2BIG); after every write
 #     rdma.max reads back byte for byte as the model renders it (a rejected
