@@ -4,7 +4,7 @@
  * each create path of the verbs objects, rdma_cm, the rdma cgroup's pools
  * and the project's modules.
  *
- *   fail_nth <device> <ip> <cgroup> [op...]
+ *   [FAIL_NTH_DEV2=<device 2>] fail_nth <device> <ip> <cgroup> [op...]
  *
  * <device> is an rxe device with IPv4 address <ip>; this process runs in
  * cgroup <cgroup>/main (limits on <device> set there and in <cgroup>, which
@@ -19,7 +19,8 @@
  *    injected failure: callers may fall back);
  *  - rdma.current of the cgroup, /proc/net/rdma_ns (counts other than 0)
  *    and /proc/net/rdma_cm_ports are what they were before the set-up;
- *  - a failed rdma.max write left rdma.max unchanged.
+ *  - a failed rdma.max write left rdma.max unchanged (with FAIL_NTH_DEV2,
+ *    the write has a line for each device: all or nothing).
  *
  * The op is done when an attempt no longer reaches its n-th fault point and
  * succeeds; "points=n-1" is the number of fault points of that call.  A
@@ -81,7 +82,7 @@ struct st {
 };
 
 static struct ibv_device *dev;
-static const char *dev_name, *cg;
+static const char *dev_name, *dev2_name, *cg;
 static struct sockaddr_in addr;
 static char *buf, *buf2;
 static int fail_fd, init_ns_fd, cg_procs_fd;
@@ -89,6 +90,13 @@ static unsigned int cg_seq;
 static int failures, spare_ns_fd = -1;
 static const char *op_name;
 static bool established;
+/*
+ * The state every attempt must come back to, taken at the start: rdma_cm
+ * sends its MADs with address handles that it creates and destroys
+ * asynchronously (rdma_ns counts them), so the state right before an
+ * attempt may hold the last one's for a moment.
+ */
+static char *baseline;
 
 static long long now_ms(void)
 {
@@ -593,11 +601,34 @@ static int c_xrcd(struct st *s)
 
 static int c_max_write(struct st *s)
 {
-	char line[128];
+	char line[256];
 
-	snprintf(line, sizeof(line), "%s qp=7 mr_bytes=65536 sl=0-3\n",
-		 dev_name);
+	/* With a second device, two lines: both pools made, or neither limit set. */
+	if (dev2_name)
+		snprintf(line, sizeof(line),
+			 "%s qp=7 mr_bytes=65536 sl=0-3\n%s cq=9 up=1\n",
+			 dev_name, dev2_name);
+	else
+		snprintf(line, sizeof(line), "%s qp=7 mr_bytes=65536 sl=0-3\n",
+			 dev_name);
 	INT_CALL(write(s->maxfd, line, strlen(line)) < 0);
+}
+
+/* Does the line of device dev in text contain kv? */
+static bool has_kv(const char *text, const char *dev, const char *kv)
+{
+	char key[80];
+	const char *l, *end;
+
+	snprintf(key, sizeof(key), "%s ", dev);
+	for (l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, strlen(key)))
+			continue;
+		end = strchr(l, '\n');
+		end = end ? end + 1 : l + strlen(l);
+		return memmem(l, end - l, kv, strlen(kv)) != NULL;
+	}
+	return false;
 }
 
 /* A failed write must have left rdma.max as it was. */
@@ -605,10 +636,20 @@ static void a_max_write(struct st *s, int e)
 {
 	char p[600], now[4096];
 
-	if (!e)
-		return;
 	snprintf(p, sizeof(p), "%s/child/rdma.max", s->newcg);
 	slurp(p, now, sizeof(now));
+	if (!e) {
+		/* Accepted: every value written reads back. */
+		if (!has_kv(now, dev_name, " qp=7 ") ||
+		    !has_kv(now, dev_name, " sl=0-3 ") ||
+		    (dev2_name && (!has_kv(now, dev2_name, " cq=9 ") ||
+				   !has_kv(now, dev2_name, " up=1\n")))) {
+			printf("not ok: an accepted rdma.max write is not what reads back\n#  %s",
+			       now);
+			failures++;
+		}
+		return;
+	}
 	if (strcmp(now, s->max_before)) {
 		printf("not ok: a failed rdma.max write (%s) changed it\n#  before: %s#  after: %s",
 		       strerror(e), s->max_before, now);
@@ -677,6 +718,7 @@ static void a_connect(struct st *s, int e)
 	};
 	long long end = now_ms() + 3000;
 	bool client_done = false, server_done = false;
+	bool client_ok = false, server_ok = false;
 
 	if (e)
 		return;
@@ -691,14 +733,22 @@ static void a_connect(struct st *s, int e)
 			if (rdma_accept(s->sid, &p))
 				server_done = true;
 		} else if (eid == s->id) {
+			/*
+			 * Without a QP, librdmacm hands the REP to the caller,
+			 * which completes the connection (RTU).
+			 */
 			client_done = true;
-			established = type == RDMA_CM_EVENT_ESTABLISHED;
+			client_ok = type == RDMA_CM_EVENT_ESTABLISHED ||
+				    (type == RDMA_CM_EVENT_CONNECT_RESPONSE &&
+				     !rdma_establish(s->id));
 		} else if (eid == s->sid && type != RDMA_CM_EVENT_CONNECT_REQUEST) {
 			server_done = true;
+			server_ok = type == RDMA_CM_EVENT_ESTABLISHED;
 		}
 		if (client_done && !s->sid)
 			break;
 	}
+	established = client_ok && server_ok;
 }
 
 struct op {
@@ -707,50 +757,54 @@ struct op {
 	int (*call)(struct st *s);
 	void (*after)(struct st *s, int e);
 	unsigned int last;	/* only the last this many points */
+	bool named;		/* only when named on the command line */
 };
 
 static const struct op ops[] = {
-	{ "open_device", 0, c_open, NULL, 0 },
-	{ "alloc_pd", N_CTX, c_pd, NULL, 0 },
-	{ "create_cq", N_CTX, c_cq, NULL, 0 },
-	{ "create_qp_rc", N_PD | N_CQ, c_qp, NULL, 0 },
-	{ "create_qp_ud", N_PD | N_CQ, c_ud_qp, NULL, 0 },
-	{ "modify_qp_rtr", N_QP, c_rtr, NULL, 0 },
-	{ "create_srq", N_PD, c_srq, NULL, 0 },
-	{ "reg_mr", N_PD, c_mr, NULL, 0 },
-	{ "rereg_mr_access", N_MR, c_rereg_access, NULL, 0 },
-	{ "rereg_mr_translation", N_MR, c_rereg_trans, NULL, 0 },
-	{ "alloc_mw", N_PD, c_mw, NULL, 0 },
-	{ "create_ah", N_PD, c_ah, NULL, 0 },
-	{ "open_xrcd", N_CTX, c_xrcd, NULL, 0 },
-	{ "pool_first_charge", N_NEWCG, c_open, NULL, 0 },
-	{ "pool_rdma_max_write", N_NEWCG | N_MAXFD, c_max_write, a_max_write, 0 },
-	/* The pernet init of the modules loaded last runs last. */
-	{ "netns_create", 0, c_netns, NULL, 100 },
+	{ "open_device", 0, c_open, NULL, 0, false },
+	{ "alloc_pd", N_CTX, c_pd, NULL, 0, false },
+	{ "create_cq", N_CTX, c_cq, NULL, 0, false },
+	{ "create_qp_rc", N_PD | N_CQ, c_qp, NULL, 0, false },
+	{ "create_qp_ud", N_PD | N_CQ, c_ud_qp, NULL, 0, false },
+	{ "modify_qp_rtr", N_QP, c_rtr, NULL, 0, false },
+	{ "create_srq", N_PD, c_srq, NULL, 0, false },
+	{ "reg_mr", N_PD, c_mr, NULL, 0, false },
+	{ "rereg_mr_access", N_MR, c_rereg_access, NULL, 0, false },
+	{ "rereg_mr_translation", N_MR, c_rereg_trans, NULL, 0, false },
+	{ "alloc_mw", N_PD, c_mw, NULL, 0, false },
+	{ "create_ah", N_PD, c_ah, NULL, 0, false },
+	{ "open_xrcd", N_CTX, c_xrcd, NULL, 0, false },
+	{ "pool_first_charge", N_NEWCG, c_open, NULL, 0, false },
+	{ "pool_rdma_max_write", N_NEWCG | N_MAXFD, c_max_write, a_max_write, 0, false },
+	/*
+	 * The pernet init of the modules loaded last runs last.  A netns
+	 * takes 3-7 s to make under TCG: only when named.
+	 */
+	{ "netns_create", 0, c_netns, NULL, 20, true },
 	/*
 	 * The first QP of a netns on a device makes rdma_ns's per-netns
 	 * entry, after the driver made the QP: the last points (the others
 	 * are create_qp_rc's).  Each attempt that tags needs a new netns.
 	 */
-	{ "create_qp_rc_newns", N_PD | N_CQ | N_NEWNS, c_qp, NULL, 15 },
-	{ "cm_create_id", N_CH, c_create_id, NULL, 0 },
-	{ "cm_create_id_newns", N_CH | N_NEWNS, c_create_id, NULL, 0 },
-	{ "cm_bind_ephemeral", N_ID, c_bind, NULL, 0 },
-	{ "cm_bind_port", N_ID, c_bind_fixed, NULL, 0 },
-	{ "cm_bind_any_newns", N_ID | N_NEWNS, c_bind_any, NULL, 0 },
-	{ "cm_bind_any", N_ID, c_bind_any, NULL, 0 },
-	{ "cm_listen", N_BOUND, c_listen, NULL, 0 },
-	{ "cm_listen_wildcard", N_BIND_WILD, c_listen, NULL, 0 },
-	{ "cm_resolve_addr", N_ID, c_resolve_addr, a_resolve_addr, 0 },
-	{ "cm_resolve_route", N_ADDR, c_resolve_route, a_resolve_route, 0 },
-	{ "cm_connect", N_LISTEN | N_ROUTE, c_connect, a_connect, 0 },
+	{ "create_qp_rc_newns", N_PD | N_CQ | N_NEWNS, c_qp, NULL, 10, false },
+	{ "cm_create_id", N_CH, c_create_id, NULL, 0, false },
+	{ "cm_create_id_newns", N_CH | N_NEWNS, c_create_id, NULL, 0, false },
+	{ "cm_bind_ephemeral", N_ID, c_bind, NULL, 0, false },
+	{ "cm_bind_port", N_ID, c_bind_fixed, NULL, 0, false },
+	{ "cm_bind_any_newns", N_ID | N_NEWNS, c_bind_any, NULL, 0, false },
+	{ "cm_bind_any", N_ID, c_bind_any, NULL, 0, false },
+	{ "cm_listen", N_BOUND, c_listen, NULL, 0, false },
+	{ "cm_listen_wildcard", N_BIND_WILD, c_listen, NULL, 0, false },
+	{ "cm_resolve_addr", N_ID, c_resolve_addr, a_resolve_addr, 0, false },
+	{ "cm_resolve_route", N_ADDR, c_resolve_route, a_resolve_route, 0, false },
+	{ "cm_connect", N_LISTEN | N_ROUTE, c_connect, a_connect, 0, false },
 };
 
 static bool settle(const char *want, char *got)
 {
 	int i;
 
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < 100; i++) {
 		snapshot(got);
 		if (!strcmp(want, got))
 			return true;
@@ -797,24 +851,88 @@ static int uninjected(const struct op *op, unsigned int *points,
 		failures++;
 		return -1;
 	}
-	if (!settle(before, after)) {
-		printf("not ok: %s: state not restored after an uninjected call\n#  before:\n%s#  after:\n%s",
-		       op->name, before, after);
+	if (!settle(baseline, after)) {
+		printf("not ok: %s: state not restored after an uninjected call\n#  expected:\n%s#  after:\n%s",
+		       op->name, baseline, after);
 		failures++;
 		return -1;
 	}
 	return 0;
 }
 
+struct tally {
+	unsigned int nfail, nok, errnos[256];
+	int op_fail;
+};
+
+/*
+ * One attempt with the n-th fault point failed: 1 if the call did not reach
+ * it (done), -1 to stop, 0 to go on.
+ */
+static int attempt(const struct op *op, unsigned int n, struct tally *t,
+		   char *before, char *after)
+{
+	unsigned int left;
+	struct st s;
+	int e;
+
+	snapshot(before);
+	e = setup(&s, op->need);
+	if (e) {
+		printf("not ok: %s: set-up failed at n=%u: %s\n", op->name, n,
+		       strerror(e));
+		failures++;
+		t->op_fail++;
+		teardown(&s);
+		return -1;
+	}
+	if (set_fail_nth(n)) {
+		perror("fail-nth");
+		exit(2);
+	}
+	e = op->call(&s);
+	left = get_fail_nth();
+	set_fail_nth(0);
+	if (op->after)
+		op->after(&s, e);
+	teardown(&s);
+	if (!settle(baseline, after)) {
+		printf("not ok: %s: n=%u (call %s, fault %s): state not restored\n#  expected:\n%s#  after:\n%s",
+		       op->name, n, e ? strerror(e) : "succeeded",
+		       left ? "not reached" : "injected", baseline, after);
+		failures++;
+		if (++t->op_fail > 3)
+			return -1;
+	}
+	if (left) {
+		if (e) {
+			printf("not ok: %s: n=%u: failed (%s) without an injected fault\n",
+			       op->name, n, strerror(e));
+			failures++;
+			t->op_fail++;
+		}
+		return 1;
+	}
+	if (e) {
+		t->nfail++;
+		if (e > 0 && e < 256)
+			t->errnos[e]++;
+	} else {
+		t->nok++;
+	}
+	return 0;
+}
+
 static void run_op(const struct op *op)
 {
-	op_name = op->name;
 	char *before = malloc(SNAP), *after = malloc(SNAP);
-	unsigned int n, first, points, left, nfail = 0, nok = 0;
+	unsigned int n, first, last, points;
 	long long t0 = now_ms();
-	struct st s;
-	int e, round, op_fail = 0;
+	struct tally t;
+	int e, round, r = 0;
 
+	op_name = op->name;
+	memset(&t, 0, sizeof(t));
 	/*
 	 * Without injection first: the call must work; count its points (on
 	 * the second run: the first may fill caches that later runs find).
@@ -826,51 +944,30 @@ static void run_op(const struct op *op)
 	}
 	first = op->last && points > op->last ? points - op->last + 1 : 1;
 	for (n = first; n <= points + MAX_POINTS; n++) {
-		snapshot(before);
-		e = setup(&s, op->need);
-		if (e) {
-			printf("not ok: %s: set-up failed at n=%u: %s\n",
-			       op->name, n, strerror(e));
-			failures++;
-			op_fail++;
-			teardown(&s);
+		r = attempt(op, n, &t, before, after);
+		if (r)
 			break;
-		}
-		if (set_fail_nth(n)) {
-			perror("fail-nth");
-			exit(2);
-		}
-		e = op->call(&s);
-		left = get_fail_nth();
-		set_fail_nth(0);
-		if (op->after)
-			op->after(&s, e);
-		teardown(&s);
-		if (!settle(before, after)) {
-			printf("not ok: %s: n=%u (call %s, fault %s): state not restored\n#  before:\n%s#  after:\n%s",
-			       op->name, n, e ? strerror(e) : "succeeded",
-			       left ? "not reached" : "injected", before, after);
-			failures++;
-			if (++op_fail > 3)
-				break;
-		}
-		if (left) {
-			if (e) {
-				printf("not ok: %s: n=%u: failed (%s) without an injected fault\n",
-				       op->name, n, strerror(e));
-				failures++;
-				op_fail++;
-			}
-			break;
-		}
-		if (e)
-			nfail++;
-		else
-			nok++;
 	}
-	printf("op %s points=%u injected=%u (%u-%u) failed=%u succeeded=%u ms=%lld\n",
-	       op->name, points, nfail + nok, first, n - 1, nfail, nok,
-	       now_ms() - t0);
+	last = n - 1;
+	/*
+	 * Only the last points wanted, and the call had fewer than counted
+	 * (their number varies a little from call to call): go back from
+	 * where the window started until it holds as many.
+	 */
+	while (r == 1 && op->last && first > 1 && last + 1 - first < op->last) {
+		r = attempt(op, --first, &t, before, after);
+		if (r == 1)	/* fewer points again: the window ends below */
+			last = first - 1;
+		if (r == 0)
+			r = 1;
+	}
+	printf("op %s points=%u injected=%u (%u-%u) failed=%u succeeded=%u",
+	       op->name, points, t.nfail + t.nok, first, last, t.nfail, t.nok);
+	for (e = 1; e < 256; e++)
+		if (t.errnos[e])
+			printf(" %s=%u", strerrorname_np(e) ? strerrorname_np(e) : "?",
+			       t.errnos[e]);
+	printf(" ms=%lld\n", now_ms() - t0);
 out:
 	free(before);
 	free(after);
@@ -893,6 +990,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	dev_name = argv[1];
+	dev2_name = getenv("FAIL_NTH_DEV2");
 	cg = argv[3];
 	addr.sin_family = AF_INET;
 	if (inet_pton(AF_INET, argv[2], &addr.sin_addr) != 1)
@@ -938,8 +1036,11 @@ int main(int argc, char **argv)
 		}
 		rdma_destroy_id(id);
 	}
+	sleep(1);
+	baseline = malloc(SNAP);
+	snapshot(baseline);
 	for (i = 0; i < (int)(sizeof(ops) / sizeof(ops[0])); i++) {
-		bool want = argc == 4;
+		bool want = argc == 4 && !ops[i].named;
 
 		for (j = 4; j < argc; j++)
 			if (!strcmp(argv[j], ops[i].name))

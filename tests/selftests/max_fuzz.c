@@ -899,8 +899,10 @@ static int fuzz_file(const char *path, unsigned long count, uint64_t seed,
 	int wfd = open(path, O_WRONLY), rfd = open(path, O_RDONLY);
 	unsigned long it, acc = 0, rej = 0;
 	static struct sbuf in;
+	struct timespec t0, t1;
 	ssize_t bl, al;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (wfd < 0) {
 		fprintf(stderr, "max_fuzz: %s: %s\n", path, strerror(errno));
 		return 2;
@@ -958,8 +960,10 @@ static int fuzz_file(const char *path, unsigned long count, uint64_t seed,
 		if (failures > 100)
 			break;
 	}
-	printf("seed=%" PRIu64 " writes=%lu accepted=%lu rejected=%lu failures=%lu\n",
-	       seed, it, acc, rej, failures);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("seed=%" PRIu64 " writes=%lu accepted=%lu rejected=%lu failures=%lu seconds=%.1f\n",
+	       seed, it, acc, rej, failures,
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	return failures ? 1 : 0;
 }
 
