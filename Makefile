@@ -10,12 +10,13 @@
 #   make vm [CMD=...]   boot the test kernel; a shell, or run CMD and exit
 #   make demo           build, boot, play the demonstration
 #   make check [T=glob] build, boot once, run KUnit + selftests, report TAP
+#   make stress [DURATION=s] [SEED=n]  concurrent stress with chaos (600 s)
 #   make deb            Debian packages in .deb/ (scripts/deb.sh)
 #   make clean          forget the build outputs (keeps the source cache)
 
-export CMD T
+export CMD T DURATION SEED
 
-.PHONY: all kernel bench setup vm check demo deb clean
+.PHONY: all kernel bench setup vm check stress demo deb clean
 
 all: kernel
 
@@ -33,6 +34,9 @@ vm: kernel
 
 check:
 	@scripts/check.sh "$${T:-*}"
+
+stress:
+	@scripts/stress.sh
 
 demo:
 	@scripts/demo.sh
