@@ -48,6 +48,7 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_DEVS	4
 #define MAX_OBJS	16
 #define MAX_ERRNO	256
@@ -75,6 +76,7 @@ struct counters {
 		cm_fail, timeouts, violations;
 	unsigned long errs[MAX_ERRNO];
 };
+
 static struct counters *cnt;
 
 static void on_term(int sig)
@@ -341,7 +343,7 @@ static int qp_init(struct ibv_qp *qp, enum ibv_qp_type type)
 static void op_rc_qp(struct round *r)
 {
 	int i = SLOT(r->qp), s = PICK(r->srq), own = below(4) != 0;
-	int sl = below(8), err;
+	int sl = below(8), err, mask;
 	struct ibv_qp_attr a;
 	ino_t ns;
 
@@ -359,10 +361,9 @@ static void op_rc_qp(struct round *r)
 	a.max_dest_rd_atomic = 1;
 	a.min_rnr_timer = 12;
 	ns = rdma_ns_ino();
-	err = count(err_of(ibv_modify_qp(r->qp[i], &a,
-			IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER)));
+	mask = IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
+	       IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
+	err = count(err_of(ibv_modify_qp(r->qp[i], &a, mask)));
 	check_av("RTR", own, own ? sl : a.ah_attr.grh.sgid_index, err, ns);
 }
 
@@ -513,7 +514,8 @@ static void op_ud_data(struct round *r)
 	ia.cap.max_recv_wr = 1;
 	ia.cap.max_send_sge = 1;
 	ia.cap.max_recv_sge = 1;
-	qp = r->qp[i] = ibv_create_qp(r->pd[p], &ia);
+	qp = ibv_create_qp(r->pd[p], &ia);
+	r->qp[i] = qp;
 	if (count(qp ? 0 : err_of(1)) || qp_init(qp, IBV_QPT_UD))
 		goto out;
 	memset(&a, 0, sizeof(a));
@@ -961,7 +963,7 @@ static void one_round(void)
 	op_cq(r);
 	steps = 4 + below(16);
 	for (k = 0; k < steps && !stop; k++)
-		ops[below(sizeof(ops) / sizeof(ops[0]))](r);
+		ops[below(ARRAY_SIZE(ops))](r);
 	if (below(8) == 0) {
 		/* Close with everything alive: the kernel destroys it all. */
 		cnt->abandoned++;
@@ -976,7 +978,8 @@ static void one_round(void)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rdma_stress [-t SECONDS] [-s SEED] [-u MAXUP] [-P PORT] DEV:IP...\n");
+	fprintf(stderr,
+		"usage: rdma_stress [-t SECONDS] [-s SEED] [-u MAXUP] [-P PORT] DEV:IP...\n");
 	return 2;
 }
 
@@ -1034,7 +1037,10 @@ int main(int argc, char **argv)
 	while (!stop && now_ms() < end)
 		one_round();
 
-	printf("ops=%lu ok=%lu eagain=%lu eperm=%lu eaddrnotavail=%lu nodev=%lu unsupported=%lu other=%lu rounds=%lu abandoned=%lu ud_sent=%lu ud_recv=%lu cm_conn=%lu cm_data=%lu cm_fail=%lu timeouts=%lu violations=%lu\n",
+	printf("ops=%lu ok=%lu eagain=%lu eperm=%lu eaddrnotavail=%lu nodev=%lu "
+	       "unsupported=%lu other=%lu rounds=%lu abandoned=%lu ud_sent=%lu "
+	       "ud_recv=%lu cm_conn=%lu cm_data=%lu cm_fail=%lu timeouts=%lu "
+	       "violations=%lu\n",
 	       cnt->ops, cnt->ok, cnt->eagain, cnt->eperm, cnt->eaddrnotavail, cnt->nodev,
 	       cnt->unsup, cnt->other, cnt->rounds, cnt->abandoned, cnt->ud_sent, cnt->ud_recv,
 	       cnt->cm_conn, cnt->cm_data, cnt->cm_fail, cnt->timeouts, cnt->violations);
