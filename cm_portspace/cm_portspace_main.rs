@@ -7,8 +7,9 @@
 //! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module and
 //! turns rdma_cm's calls into the plain calls below. The storage is [`space`], the port choice
 //! [`ephemeral`], the privileged-port rule [`privilege`], the `/proc/net/rdma_cm_ports` format
-//! [`listing`]. The `extern "C"` functions below and their helpers are the only `unsafe` code. See
-//! `Documentation/cm_portspace.rst` in the project.
+//! [`listing`]. The module's `unsafe` code is in this file: the `extern "C"` functions below,
+//! their helpers, module registration and `BindList`'s `ForeignOwnable`; the other files have
+//! none. See `Documentation/cm_portspace.rst` in the project.
 
 use core::ptr::NonNull;
 use kernel::{

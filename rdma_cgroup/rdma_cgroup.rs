@@ -3,8 +3,10 @@
 //! The cgroup v2 `rdma` controller.
 //!
 //! `glue.c` defines the `struct cgroup_subsys` and the C API that ib_core calls; it calls the
-//! `extern "C"` functions of this file, the only place of the controller with `unsafe` code.
-//! The accounting engine is in [`engine`], the `rdma.max` parser in [`parse`]. See
+//! `extern "C"` functions of this file. The accounting engine is in [`engine`], the `rdma.max`
+//! parser in [`parse`]. The controller's `unsafe` code is here (the entry points, the device
+//! table's raw `rdmacg_device` pointers) and in [`engine`] (pool parent pointers, the lock-free
+//! pool tables); [`parse`], [`res`] and [`slots`] have none. See
 //! `Documentation/rdma_cgroup-design.rst` in the project.
 
 use core::ptr::NonNull;

@@ -4,7 +4,7 @@
  *
  * Registers the policy with ib_core (rdma_ns_register()), a pernet
  * subsystem for the per-namespace state and /proc/net/rdma_ns, and turns
- * each callback into plain facts for the Rust side (rdma_ns.rs), where the
+ * each callback into plain facts for the Rust side (rdma_ns_main.rs), where the
  * policy, the accounting and the file's contents live.
  */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The interface between the rdma_ns module's C glue (glue.c) and its Rust
- * side (rdma_ns.rs).  Private to the module.
+ * side (rdma_ns_main.rs).  Private to the module.
  */
 #ifndef _RDMAISO_RDMA_NS_H
 #define _RDMAISO_RDMA_NS_H
@@ -35,7 +35,7 @@ struct rdma_ns_facts {
 	const char *ndev_name;	/* "" if none */
 };
 
-/* Implemented in rdma_ns.rs */
+/* Implemented in rdma_ns_main.rs */
 void *rdma_ns_rs_net_init(void);
 void rdma_ns_rs_net_exit(void *state);
 bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,

@@ -7,8 +7,9 @@
 //! address vector of a UD work request, patch 0016) and whether a task may create a raw packet QP
 //! (patch 0016). `glue.c` turns those callbacks into plain facts; this crate decides ([`policy`]),
 //! counts the objects of each namespace per device and prints them in `/proc/net/rdma_ns`. The
-//! `extern "C"` functions below are the only `unsafe` code. See `Documentation/rdma_ns.rst` in
-//! the project.
+//! module's `unsafe` code is in this file: the `extern "C"` functions below and what they use
+//! (module registration, the per-netns state behind a `void *`, the caller's task); [`policy`]
+//! has none. See `Documentation/rdma_ns.rst` in the project.
 
 use kernel::{
     ffi::{c_char, c_int, c_void},
