@@ -302,10 +302,12 @@ reader &
 reader_pid=$!
 
 # --- chaos ------------------------------------------------------------------
-rand_limits() {	# a random rewrite of some keys: 0, 1, small, below usage, max
-	local keys=(hca_handle hca_object pd cq qp srq mr mw ah cm_id mr_bytes) out="" k i v
-	for i in 1 2 3; do
-		k=${keys[RANDOM % ${#keys[@]}]}
+rand_limits() {	# a random rewrite of 3 keys: 0, 1, small, below usage, max
+	local keys=(hca_handle hca_object pd cq qp srq mr mw ah cm_id mr_bytes) out="" k i j v
+	for i in 0 1 2; do
+		# a key not taken yet (a repeated key is refused, rightly)
+		j=$((i + RANDOM % (${#keys[@]} - i)))
+		k=${keys[j]} keys[j]=${keys[i]} keys[i]=$k
 		case $((RANDOM % 5)) in
 		0) v=0 ;;
 		1) v=1 ;;
