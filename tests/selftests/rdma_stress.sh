@@ -261,13 +261,11 @@ home_cg() {	# home_cg <id>: the cgroup a worker starts in
 	esac
 }
 start_worker() {	# start_worker <k.s>
-	local id=$1 k=${1%.*} s=${1#*.} cg left up=()
+	local id=$1 k=${1%.*} s=${1#*.} cg up=()
 	cg=$(home_cg "$id")
 	[ "$s" = 1 ] && up=(-u 3)
-	left=$(( END - $(now) ))
-	[ "$left" -gt 0 ] || return 0
 	# into the cgroup first: ip netns exec mounts a sysfs of its own
-	sh -c "echo \$\$ > $cg/cgroup.procs && exec ip netns exec st$k $BIN -t $left \
+	sh -c "echo \$\$ > $cg/cgroup.procs && exec ip netns exec st$k $BIN -t $((SECS + 900)) \
 		-s $RANDOM$RANDOM ${up[*]} -P $((7471 + s)) rxe_st0:10.71.$k.1 rxe_st1:10.72.$k.1" \
 		>> "$W/w$id.out" 2>&1 &
 	WPID[$id]=$!
@@ -397,13 +395,16 @@ chaos_rmdir() {
 }
 
 # Events come in decks: each deck is every kind once (rdma.max rewrites and
-# moves twice), shuffled, so that even a short run sees each kind.
+# moves twice), shuffled; the loop runs until the time is up and at least one
+# deck is through, so that even a short run on a slow host sees each kind.
 EVENTS=(chaos_max chaos_max chaos_move chaos_move chaos_kill chaos_link chaos_netns chaos_mod
 	chaos_rmdir)
 DECK=()
+DECKS=0
 next_event() {	# sets E to the next event of the deck
 	local i j t
 	if [ ${#DECK[@]} -eq 0 ]; then
+		DECKS=$((DECKS + 1))
 		DECK=("${EVENTS[@]}")
 		for ((i = ${#DECK[@]} - 1; i > 0; i--)); do
 			j=$((RANDOM % (i + 1)))
@@ -414,7 +415,10 @@ next_event() {	# sets E to the next event of the deck
 	DECK=("${DECK[@]:1}")
 }
 T_SETUP=$(( $(now) - T0 ))
-while [ "$(now)" -lt "$END" ]; do
+# (DECKS counts the decks begun: one is through when the second begins or
+# the first is empty.)
+while [ "$(now)" -lt "$END" ] || { [ "$DECKS" -le 1 ] && [ ${#DECK[@]} -gt 0 ]; } ||
+	[ "$DECKS" = 0 ]; do
 	next_event
 	"$E"
 	sleep 0.$((RANDOM % 10))
@@ -426,7 +430,8 @@ kill "$reader_pid" 2>/dev/null
 wait "$reader_pid" 2>/dev/null
 reader_pid=
 check_all
-# Workers stop on their own at the end; give them 60 s.
+# The workers stop at SIGTERM, once their round is over; give them 60 s.
+for p in "${WPID[@]}"; do kill -TERM "$p" 2>/dev/null; done
 t0=$(now)
 for id in "${!WPID[@]}"; do
 	while kill -0 "${WPID[$id]}" 2>/dev/null && [ $(( $(now) - t0 )) -lt 60 ]; do
