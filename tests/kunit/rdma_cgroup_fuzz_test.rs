@@ -107,10 +107,10 @@ mod tests {
         }
         let mut v: u128 = 0;
         for &c in s {
-            if !(b'0'..=b'9').contains(&c) {
+            if !c.is_ascii_digit() {
                 return None;
             }
-            v = v.saturating_mul(10).saturating_add((c - b'0') as u128);
+            v = v.saturating_mul(10).saturating_add(u128::from(c - b'0'));
         }
         Some(v)
     }
@@ -171,7 +171,7 @@ mod tests {
                 }
                 seen_index = true;
                 let n = dec(v)?;
-                if n > u32::MAX as u128 {
+                if n > u128::from(u32::MAX) {
                     return None;
                 }
                 m.index = Some(n as u32);
@@ -188,7 +188,7 @@ mod tests {
                 } else {
                     let n = dec(v)?;
                     // u64::MAX is "max" itself: a number must be below it.
-                    if n >= u64::MAX as u128 {
+                    if n >= u128::from(u64::MAX) {
                         return None;
                     }
                     n as u64
