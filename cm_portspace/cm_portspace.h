@@ -25,7 +25,10 @@ struct cm_ps_row {
 	u8 afonly;
 };
 
-/* Implemented in cm_portspace_main.rs */
+/*
+ * Implemented in cm_portspace_main.rs, which #[export] checks against these
+ * declarations (this header is in rust/bindings/bindings_helper.h).
+ */
 void *cm_ps_rs_net_init(void);
 void cm_ps_rs_net_exit(void *state);
 int cm_ps_rs_insert(void *state, u32 ps, u16 port, void *bind_list);

@@ -102,8 +102,12 @@ fn errno(r: Result) -> c_int {
 }
 
 /// Allocates the (empty) port spaces of a namespace; NULL if out of memory.
-#[no_mangle]
-pub extern "C" fn cm_ps_rs_net_init() -> *mut c_void {
+///
+/// # Safety
+///
+/// No requirements (`unsafe` as every function `#[export]` checks against its C declaration).
+#[export]
+pub unsafe extern "C" fn cm_ps_rs_net_init() -> *mut c_void {
     match KBox::pin_init(NetPorts::<BindList>::new(), GFP_KERNEL) {
         Ok(s) => s.into_foreign(),
         Err(_) => core::ptr::null_mut(),
@@ -118,7 +122,7 @@ pub extern "C" fn cm_ps_rs_net_init() -> *mut c_void {
 /// # Safety
 ///
 /// `st` is a live state that nobody uses any more.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_net_exit(st: *mut c_void) {
     // SAFETY: By the safety requirements, ownership returns to us.
     let st = unsafe { <State as ForeignOwnable>::from_foreign(st) };
@@ -130,7 +134,7 @@ pub unsafe extern "C" fn cm_ps_rs_net_exit(st: *mut c_void) {
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_insert(
     st: *mut c_void,
     ps: u32,
@@ -149,7 +153,7 @@ pub unsafe extern "C" fn cm_ps_rs_insert(
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_find(st: *mut c_void, ps: u32, port: u16) -> *mut c_void {
     // SAFETY: By the safety requirements.
     unsafe { state(st) }
@@ -162,7 +166,7 @@ pub unsafe extern "C" fn cm_ps_rs_find(st: *mut c_void, ps: u32, port: u16) -> *
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_remove(st: *mut c_void, ps: u32, port: u16) {
     // SAFETY: By the safety requirements.
     let gone = unsafe { state(st) }.remove(ps, port);
@@ -170,80 +174,32 @@ pub unsafe extern "C" fn cm_ps_rs_remove(st: *mut c_void, ps: u32, port: u16) {
     kernel::warn_on!(gone.is_none());
 }
 
-/// A C `struct net`, only passed back to the glue: opaque here.
-#[repr(C)]
-pub struct RawNet {
-    _opaque: [u8; 0],
-}
+/// One ID bound to a port, as the glue fills it in (`struct cm_ps_row`, `cm_portspace.h`).
+type Row = bindings::cm_ps_row;
 
-/// The glue's context of one `bind_any` call (`struct cm_ps_try`), opaque here.
-#[repr(C)]
-pub struct CmPsTry {
-    _opaque: [u8; 0],
-}
-
-/// The glue's buffer of one listing (`struct cm_ps_chunk`): the IDs of a port it reads from
-/// rdma_cm at a time. Opaque here.
-#[repr(C)]
-pub struct CmPsChunk {
-    _opaque: [u8; 0],
-}
-
-/// One ID bound to a port, as `struct cm_ps_row` in `cm_portspace.h`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct Row {
-    local: [u8; 64],
-    remote: [u8; 64],
-    comm: [u8; 16],
-    pid: c_int,
-    state: u8,
-    reuseaddr: u8,
-    afonly: u8,
-}
-
-impl Row {
-    const EMPTY: Row = Row {
-        local: [0; 64],
-        remote: [0; 64],
-        comm: [0; 16],
-        pid: 0,
-        state: 0,
-        reuseaddr: 0,
-        afonly: 0,
-    };
-}
-
-extern "C" {
-    fn cm_ps_glue_try_port(t: *mut CmPsTry, port: u16) -> c_int;
-    fn cm_ps_glue_reserved(t: *mut CmPsTry, port: u16) -> bool;
-    fn cm_ps_glue_capable(net: *mut RawNet) -> bool;
-    fn cm_ps_glue_owners(
-        chunk: *mut CmPsChunk,
-        net: *mut RawNet,
-        ps: u32,
-        port: u16,
-        skip: u32,
-        rows: *mut Row,
-        max: u32,
-    ) -> c_int;
-    fn cm_ps_glue_seq_full(m: *mut c_void) -> bool;
-    fn cm_ps_glue_register() -> c_int;
-    fn cm_ps_glue_unregister();
-}
+/// A row before the glue fills it in.
+const EMPTY_ROW: Row = Row {
+    local: [0; 64],
+    remote: [0; 64],
+    comm: [0; bindings::TASK_COMM_LEN as usize],
+    pid: 0,
+    state: 0,
+    reuseaddr: 0,
+    afonly: 0,
+};
 
 /// Binds an ID to an ephemeral port of `low..=high` in the namespace of `st`, trying from `start`.
 ///
 /// # Safety
 ///
 /// `st` is a live state; `t` is the glue's context of this call, valid during it.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_bind_any(
     st: *mut c_void,
     low: u16,
     high: u16,
     start: u16,
-    t: *mut CmPsTry,
+    t: *mut bindings::cm_ps_try,
 ) -> c_int {
     // SAFETY: By the safety requirements.
     let st = unsafe { state(st) };
@@ -254,9 +210,9 @@ pub unsafe extern "C" fn cm_ps_rs_bind_any(
         start,
         &mut last_used,
         // SAFETY: `t` is valid during this call.
-        |p| skip_reserved && unsafe { cm_ps_glue_reserved(t, p) },
+        |p| skip_reserved && unsafe { bindings::cm_ps_glue_reserved(t, p) },
         // SAFETY: `t` is valid during this call.
-        |p| kernel::error::to_result(unsafe { cm_ps_glue_try_port(t, p) }),
+        |p| kernel::error::to_result(unsafe { bindings::cm_ps_glue_try_port(t, p) }),
     );
     st.set_last_used(last_used);
     errno(r.map(|_| ()))
@@ -267,15 +223,15 @@ pub unsafe extern "C" fn cm_ps_rs_bind_any(
 /// # Safety
 ///
 /// `net` is a live network namespace.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_bind_check(
     port: u16,
     unprivileged_start: c_int,
-    net: *mut RawNet,
+    net: *mut bindings::net,
 ) -> c_int {
     errno(privilege::bind_check(port, unprivileged_start, || {
         // SAFETY: `net` is live by the safety requirements.
-        unsafe { cm_ps_glue_capable(net) }
+        unsafe { bindings::cm_ps_glue_capable(net) }
     }))
 }
 
@@ -287,8 +243,8 @@ pub unsafe extern "C" fn cm_ps_rs_bind_check(
 /// `net` is a live network namespace, and `chunk` the glue's buffer of a listing, with room for
 /// `rows.len()` IDs and used by nothing else during this call.
 unsafe fn owners(
-    chunk: *mut CmPsChunk,
-    net: *mut RawNet,
+    chunk: *mut bindings::cm_ps_chunk,
+    net: *mut bindings::net,
     ps: u32,
     port: u16,
     skip: u32,
@@ -296,7 +252,8 @@ unsafe fn owners(
 ) -> Result<(u32, usize)> {
     let max = u32::try_from(rows.len()).map_err(|_| EINVAL)?;
     // SAFETY: `net` and `chunk` by the safety requirements; `rows` has room for `max` rows.
-    let n = unsafe { cm_ps_glue_owners(chunk, net, ps, port, skip, rows.as_mut_ptr(), max) };
+    let n =
+        unsafe { bindings::cm_ps_glue_owners(chunk, net, ps, port, skip, rows.as_mut_ptr(), max) };
     let total = u32::try_from(n).map_err(|_| Error::from_errno(n))?;
     let filled = usize::try_from(total.saturating_sub(skip)).map_err(|_| EINVAL)?;
     Ok((total, filled.min(rows.len())))
@@ -317,7 +274,7 @@ macro_rules! show_line {
 
 /// Shows one row: an ID bound to `port` of the port space called `name`.
 fn show_row(m: &SeqFile, name: &str, port: u16, r: &Row) {
-    let mut comm = [0u8; 16];
+    let mut comm = [0u8; bindings::TASK_COMM_LEN as usize];
     let len = listing::sanitize_comm(&r.comm, &mut comm);
     let comm = core::str::from_utf8(&comm[..len]).unwrap_or("?");
     show_line!(
@@ -346,8 +303,8 @@ unsafe fn show_ports(
     st: Pin<&NetPorts<BindList>>,
     m: *mut bindings::seq_file,
     seq: &SeqFile,
-    net: *mut RawNet,
-    chunk: *mut CmPsChunk,
+    net: *mut bindings::net,
+    chunk: *mut bindings::cm_ps_chunk,
     max: u32,
 ) -> Result {
     if max == 0 {
@@ -355,7 +312,7 @@ unsafe fn show_ports(
     }
     // One buffer of `max` rows for the whole show, whatever the number of IDs.
     let len = usize::try_from(max).map_err(|_| EINVAL)?;
-    let mut rows = KVec::from_elem(Row::EMPTY, len, GFP_KERNEL)?;
+    let mut rows = KVec::from_elem(EMPTY_ROW, len, GFP_KERNEL)?;
     for (ps, name) in listing::SPACES {
         let mut from = 0usize;
         while let Some(port) = st.next_port(ps, from) {
@@ -365,7 +322,7 @@ unsafe fn show_ports(
             let mut skip = 0u32;
             loop {
                 // SAFETY: `m` is being shown, by the safety requirements.
-                if unsafe { cm_ps_glue_seq_full(m.cast()) } {
+                if unsafe { bindings::cm_ps_glue_seq_full(m) } {
                     return Ok(());
                 }
                 // SAFETY: By the safety requirements; `rows` holds `max` rows.
@@ -390,12 +347,12 @@ unsafe fn show_ports(
 ///
 /// `st` is the live state of `net`, `m` a seq_file being shown, and `chunk` the glue's buffer of
 /// a listing, with room for `max` IDs and used by nothing else during this call.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn cm_ps_rs_show(
     st: *mut c_void,
     m: *mut bindings::seq_file,
-    net: *mut RawNet,
-    chunk: *mut CmPsChunk,
+    net: *mut bindings::net,
+    chunk: *mut bindings::cm_ps_chunk,
     max: u32,
 ) -> c_int {
     // SAFETY: By the safety requirements.
@@ -422,7 +379,7 @@ impl kernel::Module for CmPortspace {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: No requirements. Last in init: from here on the module stores bind lists, each
         // holding a reference on it.
-        kernel::error::to_result(unsafe { cm_ps_glue_register() })?;
+        kernel::error::to_result(unsafe { bindings::cm_ps_glue_register() })?;
         pr_info!(
             "rdma_cm port spaces per network namespace (reserved ports {})\n",
             if module_parameters::skip_reserved.value() {
@@ -439,6 +396,6 @@ impl Drop for CmPortspace {
     fn drop(&mut self) {
         // SAFETY: Registered in `init`. The module is only unloaded when it stores no bind list;
         // after this rdma_cm calls nothing of it.
-        unsafe { cm_ps_glue_unregister() };
+        unsafe { bindings::cm_ps_glue_unregister() };
     }
 }

@@ -15,14 +15,6 @@
 
 #include "rdma_cgroup.h"
 
-enum rdmacg_show {
-	RDMACG_SHOW_MAX,
-	RDMACG_SHOW_CURRENT,
-	RDMACG_SHOW_PEAK,
-	RDMACG_SHOW_EVENTS,
-	RDMACG_SHOW_EVENTS_LOCAL,
-};
-
 static struct rdma_cgroup *css_rdmacg(struct cgroup_subsys_state *css)
 {
 	return container_of(css, struct rdma_cgroup, css);
@@ -165,7 +157,7 @@ EXPORT_SYMBOL(rdmacg_try_charge_cg);
 u32 rdmacg_prio_allowed(struct rdma_cgroup *cg, struct rdmacg_device *device,
 			enum rdmacg_prio_kind kind)
 {
-	return rdmacg_rs_allowed(cg->rs, device->slot, kind == RDMACG_PRIO_SL);
+	return rdmacg_rs_allowed(cg->rs, device->slot, kind);
 }
 EXPORT_SYMBOL(rdmacg_prio_allowed);
 
@@ -184,8 +176,8 @@ EXPORT_SYMBOL(rdmacg_prio_allowed);
 int rdmacg_prio_check(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		      enum rdmacg_prio_kind kind, u32 prio)
 {
-	return rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL,
-			      prio, RDMACG_PRIO_OP_CHECK);
+	return rdmacg_rs_prio(cg->rs, device->slot, kind, prio,
+			      RDMACG_PRIO_OP_CHECK);
 }
 EXPORT_SYMBOL(rdmacg_prio_check);
 
@@ -204,16 +196,15 @@ EXPORT_SYMBOL(rdmacg_prio_check);
 int rdmacg_prio_use(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		    enum rdmacg_prio_kind kind, u32 prio)
 {
-	return rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL,
-			      prio, RDMACG_PRIO_OP_USE);
+	return rdmacg_rs_prio(cg->rs, device->slot, kind, prio,
+			      RDMACG_PRIO_OP_USE);
 }
 EXPORT_SYMBOL(rdmacg_prio_use);
 
 void rdmacg_prio_unuse(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		       enum rdmacg_prio_kind kind, u32 prio)
 {
-	rdmacg_rs_prio(cg->rs, device->slot, kind == RDMACG_PRIO_SL, prio,
-		       RDMACG_PRIO_OP_UNUSE);
+	rdmacg_rs_prio(cg->rs, device->slot, kind, prio, RDMACG_PRIO_OP_UNUSE);
 }
 EXPORT_SYMBOL(rdmacg_prio_unuse);
 

@@ -31,6 +31,27 @@ const __LOG_PREFIX: &[u8] = b"rdma_cgroup\0";
 use engine::{Cg, Hierarchy, Prio, Refused, MAX, NR_SL, NR_UP};
 use res::{Resource, NR_RESOURCES};
 
+// `Resource` is in the order of C's `enum rdmacg_resource_type`: the compiler checks it against
+// the bindings.
+const _: () = {
+    use bindings::*;
+    assert!(Resource::HcaHandle as u32 == rdmacg_resource_type_RDMACG_RESOURCE_HCA_HANDLE);
+    assert!(Resource::HcaObject as u32 == rdmacg_resource_type_RDMACG_RESOURCE_HCA_OBJECT);
+    assert!(Resource::Pd as u32 == rdmacg_resource_type_RDMACG_RESOURCE_PD);
+    assert!(Resource::Cq as u32 == rdmacg_resource_type_RDMACG_RESOURCE_CQ);
+    assert!(Resource::Qp as u32 == rdmacg_resource_type_RDMACG_RESOURCE_QP);
+    assert!(Resource::Srq as u32 == rdmacg_resource_type_RDMACG_RESOURCE_SRQ);
+    assert!(Resource::Mr as u32 == rdmacg_resource_type_RDMACG_RESOURCE_MR);
+    assert!(Resource::Mw as u32 == rdmacg_resource_type_RDMACG_RESOURCE_MW);
+    assert!(Resource::Ah as u32 == rdmacg_resource_type_RDMACG_RESOURCE_AH);
+    assert!(Resource::Xrcd as u32 == rdmacg_resource_type_RDMACG_RESOURCE_XRCD);
+    assert!(Resource::Wq as u32 == rdmacg_resource_type_RDMACG_RESOURCE_WQ);
+    assert!(Resource::Flow as u32 == rdmacg_resource_type_RDMACG_RESOURCE_FLOW);
+    assert!(Resource::CmId as u32 == rdmacg_resource_type_RDMACG_RESOURCE_CM_ID);
+    assert!(Resource::MrBytes as u32 == rdmacg_resource_type_RDMACG_RESOURCE_MR_BYTES);
+    assert!(NR_RESOURCES == rdmacg_resource_type_RDMACG_RESOURCE_MAX as usize);
+};
+
 /// A slot number that is not assigned (registration ran out of memory).
 const NO_SLOT: u32 = u32::MAX;
 
@@ -109,13 +130,6 @@ unsafe impl Send for CHier {}
 // SAFETY: As above.
 unsafe impl Sync for CHier {}
 
-extern "C" {
-    // `struct rdma_cgroup *`, passed opaquely: bindgen cannot make its layout FFI-safe.
-    fn rdmacg_notify_events(cg: *mut c_void, local: bool);
-    // Calls `rdmacg_rs_reset_slot()` for every cgroup; does not sleep.
-    fn rdmacg_reset_slot(slot: u32);
-}
-
 impl Hierarchy for CHier {
     fn parent(&self) -> Option<&Cg> {
         // SAFETY: cgroup core keeps a parent css (and so its state) alive as long as a child
@@ -125,7 +139,7 @@ impl Hierarchy for CHier {
 
     fn notify_events(&self, local: bool) {
         // SAFETY: `cg` embeds the css that owns this state, alive as long as the state.
-        unsafe { rdmacg_notify_events(self.cg.as_ptr().cast(), local) }
+        unsafe { bindings::rdmacg_notify_events(self.cg.as_ptr(), local) }
     }
 }
 
@@ -148,7 +162,7 @@ unsafe fn state<'a>(state: *mut c_void) -> Pin<&'a Cg> {
 /// # Safety
 ///
 /// `parent` is NULL or the live state of the parent cgroup; `cg` is the cgroup's C structure.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_css_alloc(
     parent: *mut c_void,
     cg: *mut bindings::rdma_cgroup,
@@ -180,7 +194,7 @@ pub unsafe extern "C" fn rdmacg_rs_css_alloc(
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_css_offline(st: *mut c_void) {
     // SAFETY: By the safety requirements.
     unsafe { state(st) }.reset_limits();
@@ -191,7 +205,7 @@ pub unsafe extern "C" fn rdmacg_rs_css_offline(st: *mut c_void) {
 /// # Safety
 ///
 /// `st` is a live state, no longer used by anyone (no charge holds the css).
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_css_free(st: *mut c_void) {
     // SAFETY: By the safety requirements, ownership returns to us.
     drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
@@ -202,7 +216,7 @@ pub unsafe extern "C" fn rdmacg_rs_css_free(st: *mut c_void) {
 /// # Safety
 ///
 /// `dev` is valid and stays valid until [`rdmacg_rs_unregister_device`] returns.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_device) -> u32 {
     let Some(dev) = NonNull::new(dev) else {
         return NO_SLOT;
@@ -222,7 +236,7 @@ pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_de
         slots::Choice::Reclaim(i) => {
             // SAFETY: No device is registered on slot `i`, so nothing charges it; `DEVICES`,
             // held, keeps writers of `rdma.max` away.
-            unsafe { rdmacg_reset_slot(i as u32) };
+            unsafe { bindings::rdmacg_reset_slot(i as u32) };
             slots[i] = Slot::new(dev);
             return i as u32;
         }
@@ -242,7 +256,7 @@ pub unsafe extern "C" fn rdmacg_rs_register_device(dev: *mut bindings::rdmacg_de
 /// # Safety
 ///
 /// `dev` was registered with [`rdmacg_rs_register_device`], which returned `slot`.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_unregister_device(dev: *mut bindings::rdmacg_device, slot: u32) {
     let mut slots = DEVICES.lock();
     let seq = slots.iter().map(|s| s.seq).max().unwrap_or(0) + 1;
@@ -270,7 +284,7 @@ pub unsafe extern "C" fn rdmacg_rs_unregister_device(dev: *mut bindings::rdmacg_
 /// # Safety
 ///
 /// `st` is a live state; no device is registered on `slot`.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_reset_slot(st: *mut c_void, slot: u32) {
     // SAFETY: By the safety requirements.
     unsafe { state(st) }.reset_slot(slot);
@@ -281,11 +295,11 @@ pub unsafe extern "C" fn rdmacg_rs_reset_slot(st: *mut c_void, slot: u32) {
 /// # Safety
 ///
 /// `st` is a live state whose css the caller holds.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_try_charge(
     st: *mut c_void,
     slot: u32,
-    res: u32,
+    res: bindings::rdmacg_resource_type,
     n: u64,
 ) -> c_int {
     let Some(r) = Resource::from_index(res) else {
@@ -307,8 +321,13 @@ pub unsafe extern "C" fn rdmacg_rs_try_charge(
 /// # Safety
 ///
 /// `st` is a live state, charged earlier with the same arguments.
-#[no_mangle]
-pub unsafe extern "C" fn rdmacg_rs_uncharge(st: *mut c_void, slot: u32, res: u32, n: u64) {
+#[export]
+pub unsafe extern "C" fn rdmacg_rs_uncharge(
+    st: *mut c_void,
+    slot: u32,
+    res: bindings::rdmacg_resource_type,
+    n: u64,
+) {
     let Some(r) = Resource::from_index(res) else {
         return;
     };
@@ -319,13 +338,30 @@ pub unsafe extern "C" fn rdmacg_rs_uncharge(st: *mut c_void, slot: u32, res: u32
     unsafe { state(st) }.uncharge(slot, r, n);
 }
 
-/// The Service Levels (`ib`) or User Priorities allowed to the cgroup of `st` on `slot`.
+/// Whether C's `enum rdmacg_prio_kind` names Service Levels (`true`) or User Priorities.
+fn prio_is_sl(kind: bindings::rdmacg_prio_kind) -> Result<bool> {
+    match kind {
+        bindings::rdmacg_prio_kind_RDMACG_PRIO_SL => Ok(true),
+        bindings::rdmacg_prio_kind_RDMACG_PRIO_UP => Ok(false),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The Service Levels or User Priorities (`kind`) allowed to the cgroup of `st` on `slot`; none
+/// for an unknown kind.
 ///
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
-pub unsafe extern "C" fn rdmacg_rs_allowed(st: *mut c_void, slot: u32, ib: bool) -> u32 {
+#[export]
+pub unsafe extern "C" fn rdmacg_rs_allowed(
+    st: *mut c_void,
+    slot: u32,
+    kind: bindings::rdmacg_prio_kind,
+) -> u32 {
+    let Ok(ib) = prio_is_sl(kind) else {
+        return 0;
+    };
     if slot == NO_SLOT {
         return u32::MAX;
     }
@@ -333,20 +369,44 @@ pub unsafe extern "C" fn rdmacg_rs_allowed(st: *mut c_void, slot: u32, ib: bool)
     unsafe { state(st) }.allowed(slot, ib)
 }
 
-/// Checks (`op` 0), uses (1) or unuses (2) a Service Level (`ib`) or User Priority for the
-/// cgroup of `st` on `slot`; see `rdmacg_prio_check()` in `glue.c`.
+/// What [`rdmacg_rs_prio`] does: C's `enum rdmacg_prio_op` (`rdma_cgroup.h`).
+#[derive(Clone, Copy)]
+enum PrioOp {
+    Check,
+    Use,
+    Unuse,
+}
+
+impl TryFrom<bindings::rdmacg_prio_op> for PrioOp {
+    type Error = Error;
+
+    fn try_from(op: bindings::rdmacg_prio_op) -> Result<Self> {
+        match op {
+            bindings::rdmacg_prio_op_RDMACG_PRIO_OP_CHECK => Ok(PrioOp::Check),
+            bindings::rdmacg_prio_op_RDMACG_PRIO_OP_USE => Ok(PrioOp::Use),
+            bindings::rdmacg_prio_op_RDMACG_PRIO_OP_UNUSE => Ok(PrioOp::Unuse),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// Checks, uses or unuses (`op`) a Service Level or User Priority (`kind`) for the cgroup of
+/// `st` on `slot`; see `rdmacg_prio_check()` in `glue.c`.
 ///
 /// # Safety
 ///
 /// `st` is a live state; an unuse matches an earlier successful use.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_prio(
     st: *mut c_void,
     slot: u32,
-    ib: bool,
+    kind: bindings::rdmacg_prio_kind,
     prio: u32,
-    op: c_int,
+    op: bindings::rdmacg_prio_op,
 ) -> c_int {
+    let (Ok(ib), Ok(op)) = (prio_is_sl(kind), PrioOp::try_from(op)) else {
+        return EINVAL.to_errno();
+    };
     let Some(p) = Prio::new(ib, prio) else {
         return EINVAL.to_errno();
     };
@@ -356,13 +416,12 @@ pub unsafe extern "C" fn rdmacg_rs_prio(
     // SAFETY: By the safety requirements.
     let cg = unsafe { state(st) };
     let r = match op {
-        0 => cg.prio_check(slot, p),
-        1 => cg.prio_use(slot, p),
-        2 => {
+        PrioOp::Check => cg.prio_check(slot, p),
+        PrioOp::Use => cg.prio_use(slot, p),
+        PrioOp::Unuse => {
             cg.prio_unuse(slot, p);
             Ok(())
         }
-        _ => Err(EINVAL),
     };
     match r {
         Ok(()) => 0,
@@ -370,14 +429,30 @@ pub unsafe extern "C" fn rdmacg_rs_prio(
     }
 }
 
-/// What a cgroupfs file shows; values of `cftype::private` in `glue.c`.
+/// What a cgroupfs file shows: C's `enum rdmacg_show` (`rdma_cgroup.h`), the files'
+/// `cftype::private` in `glue.c`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Show {
-    Max = 0,
-    Current = 1,
-    Peak = 2,
-    Events = 3,
-    EventsLocal = 4,
+    Max,
+    Current,
+    Peak,
+    Events,
+    EventsLocal,
+}
+
+impl TryFrom<bindings::rdmacg_show> for Show {
+    type Error = Error;
+
+    fn try_from(what: bindings::rdmacg_show) -> Result<Self> {
+        match what {
+            bindings::rdmacg_show_RDMACG_SHOW_MAX => Ok(Show::Max),
+            bindings::rdmacg_show_RDMACG_SHOW_CURRENT => Ok(Show::Current),
+            bindings::rdmacg_show_RDMACG_SHOW_PEAK => Ok(Show::Peak),
+            bindings::rdmacg_show_RDMACG_SHOW_EVENTS => Ok(Show::Events),
+            bindings::rdmacg_show_RDMACG_SHOW_EVENTS_LOCAL => Ok(Show::EventsLocal),
+            _ => Err(EINVAL),
+        }
+    }
 }
 
 /// Prints ` key=<set>`: `max` for all `bits` (if `all_is_max`), `none`, or a list of ranges.
@@ -495,19 +570,14 @@ fn show(cg: &Cg, m: &SeqFile, what: Show) {
 /// # Safety
 ///
 /// `st` is a live state and `sf` a valid seq_file being shown.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_show(
     st: *mut c_void,
     sf: *mut bindings::seq_file,
-    what: c_int,
+    what: bindings::rdmacg_show,
 ) -> c_int {
-    let what = match what {
-        0 => Show::Max,
-        1 => Show::Current,
-        2 => Show::Peak,
-        3 => Show::Events,
-        4 => Show::EventsLocal,
-        _ => return EINVAL.to_errno(),
+    let Ok(what) = Show::try_from(what) else {
+        return EINVAL.to_errno();
     };
     // SAFETY: By the safety requirements.
     let (cg, m) = unsafe { (state(st), SeqFile::from_raw(sf)) };
@@ -553,7 +623,7 @@ fn write(cg: &Cg, buf: &[u8]) -> Result {
 /// # Safety
 ///
 /// `st` is a live state; `buf` is valid for reading `len` bytes.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdmacg_rs_write(st: *mut c_void, buf: *const c_char, len: usize) -> c_int {
     // SAFETY: By the safety requirements.
     let (cg, buf) = unsafe {

@@ -7,6 +7,7 @@
 #define _RDMAISO_RDMA_NS_H
 
 #include <linux/types.h>
+#include <rdma/rdma_ns.h>
 
 struct seq_file;
 
@@ -23,8 +24,8 @@ struct rdma_ns_facts {
 	u64 gid_cookie;
 	u32 owner_inum;
 	u32 gid_inum;
-	u32 kind;		/* enum rdma_ns_gid_kind */
-	u32 obj;		/* enum rdma_ns_obj */
+	enum rdma_ns_gid_kind kind;
+	enum rdma_ns_obj obj;
 	bool shared;
 	bool user;
 	bool wr;		/* a work request's address, no caller */
@@ -35,15 +36,18 @@ struct rdma_ns_facts {
 	const char *ndev_name;	/* "" if none */
 };
 
-/* Implemented in rdma_ns_main.rs */
+/*
+ * Implemented in rdma_ns_main.rs, which #[export] checks against these
+ * declarations (this header is in rust/bindings/bindings_helper.h).
+ */
 void *rdma_ns_rs_net_init(void);
 void rdma_ns_rs_net_exit(void *state);
 bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,
-			u32 obj, bool may_sleep);
-void rdma_ns_rs_obj_del(void *state, u32 dev_index, u32 obj);
+			enum rdma_ns_obj obj, bool may_sleep);
+void rdma_ns_rs_obj_del(void *state, u32 dev_index, enum rdma_ns_obj obj);
 int rdma_ns_rs_check(void *owner_state, const struct rdma_ns_facts *facts);
-int rdma_ns_rs_check_raw(void *state, const char *dev_name, u32 kind,
-			 bool shared, bool initial, u32 inum);
+int rdma_ns_rs_check_raw(void *state, const char *dev_name,
+			 enum rdma_ns_raw kind, bool shared, bool initial, u32 inum);
 void rdma_ns_rs_show(void *state, struct seq_file *m);
 
 /* Called by the Rust side */

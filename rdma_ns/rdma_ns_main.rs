@@ -12,6 +12,7 @@
 //! has none. See `Documentation/rdma_ns.rst` in the project.
 
 use kernel::{
+    bindings,
     ffi::{c_char, c_int, c_void},
     prelude::*,
     seq_file::{seq_print, SeqFile},
@@ -46,8 +47,75 @@ module! {
     },
 }
 
-/// Object types, in the order of C's `enum rdma_ns_obj`.
+/// The object types of C's `enum rdma_ns_obj` (`include/rdma/rdma_ns.h`).
+#[derive(Clone, Copy)]
+enum ObjType {
+    Qp,
+    Ah,
+    CmId,
+}
+
+impl ObjType {
+    /// Index into [`OBJ_NAMES`] and the per-device counters.
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl TryFrom<bindings::rdma_ns_obj> for ObjType {
+    type Error = Error;
+
+    fn try_from(v: bindings::rdma_ns_obj) -> Result<Self> {
+        match v {
+            bindings::rdma_ns_obj_RDMA_NS_QP => Ok(ObjType::Qp),
+            bindings::rdma_ns_obj_RDMA_NS_AH => Ok(ObjType::Ah),
+            bindings::rdma_ns_obj_RDMA_NS_CM_ID => Ok(ObjType::CmId),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// The names of the object types, by [`ObjType::index`].
 const OBJ_NAMES: [&str; 3] = ["qp", "ah", "cm_id"];
+
+/// What the GID entry of a source GID tells of its owner: C's `enum rdma_ns_gid_kind`
+/// (`rdma_ns.h`).
+fn gid_owner(kind: bindings::rdma_ns_gid_kind, cookie: u64) -> GidOwner {
+    match kind {
+        bindings::rdma_ns_gid_kind_RDMA_NS_GID_NETDEV => GidOwner::Netdev(cookie),
+        bindings::rdma_ns_gid_kind_RDMA_NS_GID_NO_NETDEV => GidOwner::NoNetdev,
+        // RDMA_NS_GID_UNREADABLE, and anything else: what cannot be read is not trusted.
+        _ => GidOwner::Unreadable,
+    }
+}
+
+/// The raw access kinds of C's `enum rdma_ns_raw` (`include/rdma/rdma_ns.h`).
+#[derive(Clone, Copy)]
+enum RawKind {
+    Qp,
+    Devx,
+}
+
+impl RawKind {
+    fn name(self) -> &'static str {
+        match self {
+            RawKind::Qp => "raw packet QP",
+            RawKind::Devx => "DEVX context",
+        }
+    }
+}
+
+impl TryFrom<bindings::rdma_ns_raw> for RawKind {
+    type Error = Error;
+
+    fn try_from(v: bindings::rdma_ns_raw) -> Result<Self> {
+        match v {
+            bindings::rdma_ns_raw_RDMA_NS_RAW_QP => Ok(RawKind::Qp),
+            bindings::rdma_ns_raw_RDMA_NS_RAW_DEVX => Ok(RawKind::Devx),
+            _ => Err(EINVAL),
+        }
+    }
+}
 
 /// Longest device name kept (`IB_DEVICE_NAME_MAX`).
 const NAME_MAX: usize = 64;
@@ -102,7 +170,8 @@ impl NetState {
     }
 
     /// Counts one more object of type `obj` on device `index`; false if out of memory.
-    fn add(&self, index: u32, name: &CStr, obj: usize, may_sleep: bool) -> bool {
+    fn add(&self, index: u32, name: &CStr, obj: ObjType, may_sleep: bool) -> bool {
+        let obj = obj.index();
         let gfp = if may_sleep { GFP_KERNEL } else { GFP_ATOMIC };
         loop {
             {
@@ -124,7 +193,8 @@ impl NetState {
         }
     }
 
-    fn del(&self, index: u32, obj: usize) {
+    fn del(&self, index: u32, obj: ObjType) {
+        let obj = obj.index();
         let rcu = rcu::read_lock();
         let Some(d) = self.dev(index, &rcu) else {
             kernel::warn_on!(true);
@@ -207,8 +277,12 @@ unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetState> {
 }
 
 /// Allocates the state of a namespace; NULL if out of memory.
-#[no_mangle]
-pub extern "C" fn rdma_ns_rs_net_init() -> *mut c_void {
+///
+/// # Safety
+///
+/// No requirements (`unsafe` as every function `#[export]` checks against its C declaration).
+#[export]
+pub unsafe extern "C" fn rdma_ns_rs_net_init() -> *mut c_void {
     match KBox::pin_init(NetState::new(), GFP_KERNEL) {
         Ok(s) => s.into_foreign().cast(),
         Err(_) => core::ptr::null_mut(),
@@ -220,7 +294,7 @@ pub extern "C" fn rdma_ns_rs_net_init() -> *mut c_void {
 /// # Safety
 ///
 /// `st` is a live state that nobody uses any more.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdma_ns_rs_net_exit(st: *mut c_void) {
     // SAFETY: By the safety requirements, ownership returns to us.
     drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
@@ -231,18 +305,17 @@ pub unsafe extern "C" fn rdma_ns_rs_net_exit(st: *mut c_void) {
 /// # Safety
 ///
 /// `st` is a live state; `name` a valid C string.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdma_ns_rs_obj_add(
     st: *mut c_void,
     dev: u32,
     name: *const c_char,
-    obj: u32,
+    obj: bindings::rdma_ns_obj,
     may_sleep: bool,
 ) -> bool {
-    let obj = obj as usize;
-    if obj >= OBJ_NAMES.len() {
+    let Ok(obj) = ObjType::try_from(obj) else {
         return false;
-    }
+    };
     // SAFETY: By the safety requirements.
     let (st, name) = unsafe { (state(st), CStr::from_char_ptr(name)) };
     st.add(dev, name, obj, may_sleep)
@@ -253,54 +326,28 @@ pub unsafe extern "C" fn rdma_ns_rs_obj_add(
 /// # Safety
 ///
 /// `st` is a live state.
-#[no_mangle]
-pub unsafe extern "C" fn rdma_ns_rs_obj_del(st: *mut c_void, dev: u32, obj: u32) {
-    if (obj as usize) < OBJ_NAMES.len() {
+#[export]
+pub unsafe extern "C" fn rdma_ns_rs_obj_del(st: *mut c_void, dev: u32, obj: bindings::rdma_ns_obj) {
+    if let Ok(obj) = ObjType::try_from(obj) {
         // SAFETY: By the safety requirements.
-        unsafe { state(st) }.del(dev, obj as usize);
+        unsafe { state(st) }.del(dev, obj);
     }
-}
-
-/// The facts of one check, as `struct rdma_ns_facts` in `rdma_ns.h`.
-#[repr(C)]
-pub struct Facts {
-    owner_cookie: u64,
-    gid_cookie: u64,
-    owner_inum: u32,
-    gid_inum: u32,
-    kind: u32,
-    obj: u32,
-    shared: bool,
-    user: bool,
-    wr: bool,
-    port: u32,
-    gid_index: u32,
-    qpn: u32,
-    dev_name: *const c_char,
-    ndev_name: *const c_char,
-}
-
-extern "C" {
-    fn rdma_ns_glue_ratelimit() -> bool;
-    fn rdma_ns_glue_caller(comm: *mut c_char, len: usize) -> c_int;
-    fn rdma_ns_glue_register() -> c_int;
-    fn rdma_ns_glue_unregister();
 }
 
 /// The task that made the call, for a log line only: its pid and comm.
 struct Caller {
     pid: c_int,
-    comm: [u8; kernel::bindings::TASK_COMM_LEN as usize],
+    comm: [u8; bindings::TASK_COMM_LEN as usize],
 }
 
 impl Caller {
     fn current() -> Self {
         let mut c = Caller {
             pid: 0,
-            comm: [0; kernel::bindings::TASK_COMM_LEN as usize],
+            comm: [0; bindings::TASK_COMM_LEN as usize],
         };
         // SAFETY: `comm` is writable for its length; the glue NUL-terminates within it.
-        c.pid = unsafe { rdma_ns_glue_caller(c.comm.as_mut_ptr().cast(), c.comm.len()) };
+        c.pid = unsafe { bindings::rdma_ns_glue_caller(c.comm.as_mut_ptr().cast(), c.comm.len()) };
         c
     }
 
@@ -323,20 +370,18 @@ fn what(verdict: Verdict) -> &'static str {
 /// # Safety
 ///
 /// `owner` is NULL or a live state; `f` points to valid facts whose strings are valid.
-#[no_mangle]
-pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -> c_int {
+#[export]
+pub unsafe extern "C" fn rdma_ns_rs_check(
+    owner: *mut c_void,
+    f: *const bindings::rdma_ns_facts,
+) -> c_int {
     // SAFETY: By the safety requirements.
     let f = unsafe { &*f };
-    let gid = match f.kind {
-        0 => GidOwner::Netdev(f.gid_cookie),
-        1 => GidOwner::NoNetdev,
-        _ => GidOwner::Unreadable,
-    };
     let input = Input {
         shared: f.shared,
         user: f.user,
         owner: (f.owner_cookie != 0).then_some(f.owner_cookie),
-        gid,
+        gid: gid_owner(f.kind, f.gid_cookie),
     };
     let verdict = decide(mode(), &input);
     if verdict == Verdict::Allow {
@@ -347,7 +392,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
         unsafe { state(p.as_ptr()) }.count(verdict);
     }
     // SAFETY: No requirements.
-    if unsafe { rdma_ns_glue_ratelimit() } {
+    if unsafe { bindings::rdma_ns_glue_ratelimit() } {
         // SAFETY: The strings are valid by the safety requirements.
         let (dev, ndev) = unsafe {
             (
@@ -355,7 +400,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
                 CStr::from_char_ptr(f.ndev_name),
             )
         };
-        let obj = OBJ_NAMES.get(f.obj as usize).copied().unwrap_or("object");
+        let obj = ObjType::try_from(f.obj).map_or("object", |o| OBJ_NAMES[o.index()]);
         if f.wr {
             // A driver's send path: the current task is not the QP's owner.
             pr_warn!(
@@ -395,20 +440,17 @@ pub unsafe extern "C" fn rdma_ns_rs_check(owner: *mut c_void, f: *const Facts) -
     }
 }
 
-/// Raw access kinds, in the order of C's `enum rdma_ns_raw`.
-const RAW_NAMES: [&str; 2] = ["raw packet QP", "DEVX context"];
-
 /// May a task of the namespace of `st` (inode number `inum`) get raw access `kind` (a raw packet
 /// QP, an mlx5 DEVX context) to device `dev`? 0, or `-EPERM`.
 ///
 /// # Safety
 ///
 /// `st` is a live state; `dev` a valid C string.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn rdma_ns_rs_check_raw(
     st: *mut c_void,
     dev: *const c_char,
-    kind: u32,
+    kind: bindings::rdma_ns_raw,
     shared: bool,
     initial: bool,
     inum: u32,
@@ -420,14 +462,14 @@ pub unsafe extern "C" fn rdma_ns_rs_check_raw(
     // SAFETY: By the safety requirements.
     unsafe { state(st) }.count(verdict);
     // SAFETY: No requirements.
-    if unsafe { rdma_ns_glue_ratelimit() } {
+    if unsafe { bindings::rdma_ns_glue_ratelimit() } {
         // SAFETY: `dev` is valid by the safety requirements.
         let dev = unsafe { CStr::from_char_ptr(dev) };
         let caller = Caller::current();
         pr_warn!(
             "{} {} on {} for net:[{}] (pid {} {}): deny_raw\n",
             what(verdict),
-            RAW_NAMES.get(kind as usize).unwrap_or(&"raw access"),
+            RawKind::try_from(kind).map_or("raw access", RawKind::name),
             dev,
             inum,
             caller.pid,
@@ -446,8 +488,8 @@ pub unsafe extern "C" fn rdma_ns_rs_check_raw(
 /// # Safety
 ///
 /// `st` is a live state and `m` a seq_file being shown.
-#[no_mangle]
-pub unsafe extern "C" fn rdma_ns_rs_show(st: *mut c_void, m: *mut kernel::bindings::seq_file) {
+#[export]
+pub unsafe extern "C" fn rdma_ns_rs_show(st: *mut c_void, m: *mut bindings::seq_file) {
     // SAFETY: By the safety requirements.
     let (st, m) = unsafe { (state(st), SeqFile::from_raw(m)) };
     st.show(m);
@@ -458,7 +500,7 @@ struct RdmaNs;
 impl kernel::Module for RdmaNs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: No requirements; registers the policy (and the pernet state it uses).
-        kernel::error::to_result(unsafe { rdma_ns_glue_register() })?;
+        kernel::error::to_result(unsafe { bindings::rdma_ns_glue_register() })?;
         pr_info!(
             "source GID checks {} in shared netns mode{}\n",
             match mode() {
@@ -478,6 +520,6 @@ impl kernel::Module for RdmaNs {
 impl Drop for RdmaNs {
     fn drop(&mut self) {
         // SAFETY: Registered in `init`; after this no callback runs.
-        unsafe { rdma_ns_glue_unregister() };
+        unsafe { bindings::rdma_ns_glue_unregister() };
     }
 }
