@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "xorshift.h"
+
 #define NR_RES		14
 #define NAME_MAX_LEN	63
 #define PAGE		4096
@@ -66,17 +68,7 @@ struct dev {
 static struct dev devs[MAXDEV];
 static int ndev;
 
-/* xorshift64* */
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1DULL;
-}
-
+/* A number in [0, n). */
 static unsigned int rn(unsigned int n)
 {
 	return n ? rnd() % n : 0;

@@ -48,6 +48,8 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
+#include "xorshift.h"
+
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_DEVS	4
 #define MAX_OBJS	16
@@ -56,7 +58,6 @@
 #define UD_GRH		40
 
 static volatile sig_atomic_t stop;
-static uint64_t rng;
 static int max_up = -1;
 static unsigned short cm_port = 7471;
 
@@ -83,15 +84,6 @@ static void on_term(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545F4914F6CDD1DULL;
 }
 
 /* A number in [0, m): the high half of a 64 x 32 bit product. */
@@ -911,7 +903,7 @@ static void cm_round(struct in_addr ip)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(0);
-		rng ^= (uint64_t)getpid() << 32;
+		rng_state ^= (uint64_t)getpid() << 32;
 		op_cm(ip);
 		_exit(0);
 	}
@@ -993,14 +985,14 @@ int main(int argc, char **argv)
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (cnt == MAP_FAILED)
 		return 2;
-	rng = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
+	rng_state = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
 	while ((opt = getopt(argc, argv, "t:s:u:P:")) != -1) {
 		switch (opt) {
 		case 't':
 			secs = atoi(optarg);
 			break;
 		case 's':
-			rng = strtoull(optarg, NULL, 0);
+			rng_state = strtoull(optarg, NULL, 0);
 			break;
 		case 'u':
 			max_up = atoi(optarg);
@@ -1012,8 +1004,8 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (!rng)
-		rng = 1;
+	if (!rng_state)
+		rng_state = 1;
 	for (i = optind; i < argc && ndevs < MAX_DEVS; i++) {
 		char *c = strchr(argv[i], ':');
 
