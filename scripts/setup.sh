@@ -59,7 +59,7 @@ L=$RDMAISO_LLVM
 PKGS="build-essential flex bison bc libelf-dev libssl-dev cpio kmod dwarves
 python3-venv libclang-$L-dev clang-$L lld-$L llvm-$L rdma-core ibverbs-utils rdmacm-utils ibverbs-providers
 libibverbs-dev librdmacm-dev perftest iproute2 busybox-static xz-utils rsync tcpdump
-iputils-ping procps runc debhelper libdw-dev"
+iputils-ping procps runc debhelper libdw-dev python3-pyverbs"
 
 missing=
 for p in $PKGS; do

@@ -12,10 +12,15 @@
 #              two levels deep with a finite limit on every key and an up=
 #              set that holds the priorities the suite uses.
 #
-# A situation passes when its passing tests are exactly the plain run's;
-# the plain run passes when every test that passes on the pristine 7.3 kernel
+# The plain run passes when every test that passes on the pristine 7.3 kernel
 # (tests/selftests/pyverbs-upstream.pass, recorded by
-# scripts/pyverbs-upstream.sh) passes here too. After the contained run every
+# scripts/pyverbs-upstream.sh) passes here too; a situation passes when every
+# test that passes both on the pristine kernel and in the plain run passes in
+# it too (a test that fails on the pristine kernel, such as test_resize_cq
+# over rxe, is listed but not compared). A test that fails is run once more
+# on its own before it counts (the suite resolves addresses with a 1 s
+# timeout, which a loaded host can miss): said in the output. After the
+# contained run every
 # key of rdma.current is back to 0. Skips keep the suite's reasons (rxe lacks
 # mlx5, EFA, ODP, ...). "modules" and "contained" run at the same time, on
 # two devices: the VM has two CPUs.
@@ -87,23 +92,52 @@ suite() {
 	tail -n 3 "$W/$label.out" | sed "s/^/#   $label: /"
 }
 
-# same <label> <reference label> <description>: the passing tests agree.
+# retry <label> <device> [command prefix...]: run once more, on their own,
+# the tests of $W/<label>.lost (a failure of the suite's 1 s address
+# resolution on a loaded host is not ours); those that pass leave the file.
+retry() {
+	local label=$1 dev=$2 k=() t
+	shift 2
+	[ -s "$W/$label.lost" ] || return 0
+	while read -r t; do
+		# "test_x (tests.mod.Class.test_x)": match "Class.test_x"
+		t=${t#*(}
+		t=${t%)}
+		k+=(-k "${t#*.*.}")
+	done <"$W/$label.lost"
+	"$@" $PY "$W/tests/run_tests.py" --dev "$dev" -v "${k[@]}" >"$W/$label.retry.out" 2>&1
+	awk 'match($0, /^test[^ ]* \([^)]*\)/) { id = substr($0, RSTART, RLENGTH) }
+	     id != "" && / \.\.\. ok$/ { print id; id = "" }' "$W/$label.retry.out" |
+		sort -u >"$W/$label.retry.pass"
+	comm -12 "$W/$label.lost" "$W/$label.retry.pass" >"$W/$label.again"
+	sed "s/^/#   $label: passed when run again on its own: /" "$W/$label.again"
+	sort -u -o "$W/$label.pass" "$W/$label.pass" "$W/$label.again"
+	comm -23 "$W/$label.lost" "$W/$label.retry.pass" >"$W/$label.lost2"
+	mv "$W/$label.lost2" "$W/$label.lost"
+}
+
+# same <label> <description> <device> [command prefix...]: the tests that pass
+# both on the pristine kernel and in the plain run pass here too (tests that
+# fail on the pristine kernel, such as rxe's test_resize_cq, are not
+# compared: they are not this project's to fix).
 same() {
-	local d
-	d=$(diff "$W/$2.pass" "$W/$1.pass")
-	if [ -z "$d" ] && [ -s "$W/$1.pass" ]; then
-		tap_ok "$3"
+	local label=$1 what=$2
+	shift 2
+	comm -12 "$BASE" "$W/plain.pass" | comm -23 - "$W/$label.pass" >"$W/$label.lost"
+	retry "$label" "$@"
+	if [ ! -s "$W/$label.lost" ] && [ -s "$W/$label.pass" ]; then
+		tap_ok "$what"
 	else
-		echo "$d" | sed 's/^/#   /'
-		grep -B2 -A25 -E '^(FAIL|ERROR):' "$W/$1.out" | head -n 120 | sed 's/^/#   /'
-		tap_fail "$3"
+		sed 's/^/#   passes in the plain run, not here: /' "$W/$label.lost"
+		grep -B2 -A25 -E '^(FAIL|ERROR):' "$W/$label.out" | head -n 120 | sed 's/^/#   /'
+		tap_fail "$what"
 	fi
+	comm -13 "$BASE" "$W/$label.pass" | sed "s/^/#   $label: passes, not compared (not on the pristine kernel): /"
 }
 
 # gids <device>: wait until its GID table holds an IPv4 and a link-local entry.
 gids() {
-	local i
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -qs '^0000:0000:0000:0000:0000:ffff:' /sys/class/infiniband/"$1"/ports/1/gids/[0-9] &&
 			grep -qs '^fe80:' /sys/class/infiniband/"$1"/ports/1/gids/[0-9] && return 0
 		sleep 0.2
@@ -136,7 +170,9 @@ done
 # 1. plain
 suite plain rxe_py
 if [ -f "$BASE" ]; then
-	lost=$(comm -23 "$BASE" "$W/plain.pass")
+	comm -23 "$BASE" "$W/plain.pass" >"$W/plain.lost"
+	retry plain rxe_py
+	lost=$(cat "$W/plain.lost")
 	if [ -z "$lost" ] && [ -s "$W/plain.pass" ]; then
 		tap_ok "plain: every test that passes on the pristine kernel passes" \
 			"($(wc -l <"$BASE") of them)"
@@ -176,8 +212,9 @@ suite contained rxe_pyc \
 cpid=$!
 wait $mpid $cpid
 
-same modules plain "modules: the same tests pass with rdma_ns and cm_portspace loaded"
-same contained plain "contained: the same tests pass in a netns and a limited cgroup"
+same modules "modules: the same tests pass with rdma_ns and cm_portspace loaded" rxe_py
+same contained "contained: the same tests pass in a netns and a limited cgroup" rxe_pyc \
+	sh -c "echo \$\$ >$T/outer/inner/cgroup.procs && exec ip netns exec $NS \"\$@\"" sh
 bad=
 for c in $T/outer $T/outer/inner; do
 	cur=$(grep "^rxe_pyc " $c/rdma.current)
