@@ -6,4 +6,4 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 "$REPO/scripts/kbuild.sh" test
 # The helpers (rdma_objs, cm_ports) run in the VM from the shared tree.
 make -s -C "$REPO/tests/selftests"
-exec "$REPO/scripts/vm.sh" scripts/guest/demo.sh
+exec "$REPO/scripts/vm.sh" scripts/guest/demo-guest.sh

@@ -27,6 +27,41 @@ tap_done() {
 	[ "$__tap_fail" -eq 0 ]
 }
 
+# Waiting without starting a process (process start-up is slow under TCG).
+# rdmaiso_nap <seconds>: sleep: a read that times out, from a fifo that
+# nobody writes (made on first use, unlinked at once, kept open).
+rdmaiso_nap() {
+	if [ -z "${__rdmaiso_napfd:-}" ]; then
+		local f=/tmp/rdmaiso-nap.$$.$RANDOM
+		mkfifo "$f" && exec {__rdmaiso_napfd}<>"$f" && rm -f "$f" || return 1
+	fi
+	read -r -t "$1" -u "$__rdmaiso_napfd" _
+	return 0
+}
+
+# rdmaiso_has <file> <text>: does a line of <file> contain <text>?
+rdmaiso_has() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l; do [[ $l == *"$2"* ]] && return 0; done <"$1"
+	return 1
+}
+
+# rdmaiso_waitfor <seconds> <text> <file...>: until every file has a line
+# that contains <text>; 1 if the time runs out.
+rdmaiso_waitfor() {
+	local n=$(($1 * 5)) t=$2 f ok
+	shift 2
+	while :; do
+		ok=1
+		for f; do rdmaiso_has "$f" "$t" || { ok=0; break; }; done
+		[ $ok = 1 ] && return 0
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		rdmaiso_nap 0.2
+	done
+}
+
 # rdmaiso_netns <ns...>: create network namespaces with loopback up.
 rdmaiso_netns() {
 	local ns
@@ -65,14 +100,62 @@ rdmaiso_rxe() {
 	fi
 }
 
-# rdmaiso_cleanup <ns...>: delete rxe links, then the namespaces.
+# rdmaiso_rxes <name>:<netdev>[:<ns>] ...: rxe devices, all at once (each
+# takes seconds under TCG: in shared mode a device gets a sysfs copy in every
+# namespace); 1 if any failed.
+rdmaiso_rxes() {
+	local a n d ns p rc=0 pids=()
+	for a in "$@"; do
+		IFS=: read -r n d ns <<<"$a"
+		rdmaiso_rxe "$n" "$d" "${ns:--}" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	return $rc
+}
+
+# rdmaiso_gid <rxe name> <netdev>: the index of the device's RoCE v2 GID of
+# <netdev>'s IPv4 address, once the GID table has it (one grep and one awk
+# per try: process start-up is slow under TCG).
+rdmaiso_gid() {
+	local d=/sys/class/infiniband/$1/ports/1 i
+	for _ in $(seq 100); do
+		i=$(grep -H . "$d"/gid_attrs/ndevs/* "$d"/gid_attrs/types/* "$d"/gids/* 2>/dev/null |
+		    awk -v want="$2" '
+			{ f = $0; sub(/:.*/, "", f); v = substr($0, length(f) + 2)
+			  n = split(f, p, "/"); i = p[n]; k = p[n - 1] }
+			k == "ndevs" && v == want { nd[i] = 1 }
+			k == "types" && v == "RoCE v2" { t[i] = 1 }
+			k == "gids" && v ~ /^0000:0000:0000:0000:0000:ffff:/ { g[i] = 1 }
+			END { for (i in nd) if (t[i] && g[i]) { print i; exit } }')
+		[ -n "$i" ] && { echo "$i"; return 0; }
+		sleep 0.2
+	done
+	return 1
+}
+
+# rdmaiso_cleanup <ns...>: delete the rxe links the namespaces see, all at
+# once (each takes seconds under TCG: in shared mode a device has a sysfs
+# copy in every namespace), then the namespaces.  In shared mode that is
+# every rxe link of the system.
 rdmaiso_cleanup() {
-	local ns l
+	local ns l k shared= pids=()
+	local -A seen=()
+	# in shared mode every namespace lists every device: delete each once
+	rdma system show netns 2>/dev/null | grep -q shared && shared=1
 	for ns in "$@"; do
 		for l in $(ip netns exec "$ns" rdma link show 2>/dev/null |
 			   sed -n 's@^link \([^/]*\)/.*@\1@p'); do
-			ip netns exec "$ns" rdma link del "$l" 2>/dev/null
+			k=$l
+			[ -n "$shared" ] || k=$ns/$l
+			[ -n "${seen[$k]:-}" ] && continue
+			seen[$k]=1
+			ip netns exec "$ns" rdma link del "$l" 2>/dev/null &
+			pids+=($!)
 		done
+	done
+	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
+	for ns in "$@"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	return 0

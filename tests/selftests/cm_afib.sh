@@ -67,7 +67,7 @@ rdmaiso_cleanup "${NSS[@]}"
 mkfifo "$TMP/hold" && exec 9<>"$TMP/hold" || exit 1
 rdmaiso_netns "${NSS[@]}" || exit 1
 rdmaiso_veth af_s2 afs2 10.0.0.1/24 af_c afc 10.0.0.2/24 || exit 1
-rdmaiso_rxe rxe_afs2 afs2 af_s2 && rdmaiso_rxe rxe_afc afc af_c || exit 1
+rdmaiso_rxes rxe_afs2:afs2:af_s2 rxe_afc:afc:af_c || exit 1
 ip netns exec af_c ping -q -c 1 -W 10 10.0.0.1 >/dev/null 2>&1
 
 # Each netns's listeners carry a type of service of their own.

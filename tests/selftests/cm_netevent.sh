@@ -33,7 +33,7 @@ rdmaiso_cleanup "${NSS[@]}"
 
 rdmaiso_netns "${NSS[@]}" || exit 1
 rdmaiso_veth ne_a nea0 10.9.0.1/24 ne_a2 nea1 10.9.0.2/24 || exit 1
-rdmaiso_rxe rxe_nea0 nea0 ne_a && rdmaiso_rxe rxe_nea1 nea1 ne_a2 || exit 1
+rdmaiso_rxes rxe_nea0:nea0:ne_a rxe_nea1:nea1:ne_a2 || exit 1
 ifx=$(ip -n ne_a -o link show nea0 | cut -d: -f1)
 ip -n ne_b link add neb0 index "$ifx" type dummy && ip -n ne_b link set neb0 up || {
 	echo "# cannot create a netdev with ifindex $ifx in ne_b"

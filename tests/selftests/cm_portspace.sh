@@ -48,10 +48,6 @@ TMP=$(mktemp -d /tmp/cm_portspace.XXXXXX) && chmod 755 "$TMP" || exit 1
 # A copy that user nobody may run, whatever the permissions of the repository.
 UCMP=$TMP/cm_ports
 cp "$CMP" "$UCMP" && chmod 755 "$UCMP" || exit 1
-# snooze <seconds>: sleep without starting a process (read from a fifo that
-# nobody writes)
-mkfifo "$TMP/snooze" && exec {SNOOZE}<>"$TMP/snooze" || exit 1
-snooze() { read -r -t "$1" -u "$SNOOZE" _; return 0; }
 
 # Holders: long-running cm_ports whose stdin is a fifo kept open by this
 # script; closing it (release) makes them destroy their IDs and exit.
@@ -91,7 +87,7 @@ stop() {
 	unset "HFD[$key]"
 	for ((i = 0; i < t * 5; i++)); do
 		alive "$pid" || break
-		snooze 0.2
+		rdmaiso_nap 0.2
 	done
 	if alive "$pid"; then
 		echo "# $key (pid $pid) still there after ${t}s"
@@ -111,7 +107,7 @@ wait_lines() {
 	for ((i = 0; i < n; i++)); do
 		mapfile -t L <"$1" 2>/dev/null
 		[ "${#L[@]}" -ge "$2" ] && return 0
-		snooze "$t"
+		rdmaiso_nap "$t"
 	done
 	return 1
 }
@@ -124,7 +120,7 @@ wait_refcnt() {
 	for ((i = 0; i < ${2:-20} * 5; i++)); do
 		read -r r 2>/dev/null <$REFCNT
 		[ "${r:-}" = "$1" ] && return 0
-		snooze 0.2
+		rdmaiso_nap 0.2
 	done
 	return 1
 }
@@ -224,9 +220,10 @@ rdmaiso_cleanup "${NSS[@]}"
 
 rdmaiso_netns "${NSS[@]}" || exit 1
 for i in 1 2 3; do
-	rdmaiso_veth s$i cps$i 10.0.0.1/24 c$i cpc$i 10.0.0.2/24 &&
-		rdmaiso_rxe rxe_cps$i cps$i s$i && rdmaiso_rxe rxe_cpc$i cpc$i c$i || exit 1
+	rdmaiso_veth s$i cps$i 10.0.0.1/24 c$i cpc$i 10.0.0.2/24 || exit 1
 done
+rdmaiso_rxes rxe_cps1:cps1:s1 rxe_cpc1:cpc1:c1 rxe_cps2:cps2:s2 rxe_cpc2:cpc2:c2 \
+	rxe_cps3:cps3:s3 rxe_cpc3:cpc3:c3 || exit 1
 ip netns exec e1 sysctl -qw net.ipv4.ip_local_port_range="50000 50009" &&
 	ip netns exec e2 sysctl -qw net.ipv4.ip_local_port_range="40000 40999" &&
 	ip netns exec p2 sysctl -qw net.ipv4.ip_unprivileged_port_start=400 || exit 1
@@ -234,7 +231,7 @@ ip netns exec e1 sysctl -qw net.ipv4.ip_local_port_range="50000 50009" &&
 for ((i = 0; i < 150; i++)); do
 	grep -H ':ffff:0a00:000[12]$' /sys/class/infiniband/rxe_cp[sc][123]/ports/1/gids/[0-9] 2>/dev/null |
 		awk -F/ '{ d[$5] = 1 } END { n = 0; for (k in d) n++; exit n != 6 }' && break
-	snooze 0.2
+	rdmaiso_nap 0.2
 done
 
 # three_way <mode>: servers srv1..3 (left running) on 10.0.0.1:2000 in
@@ -474,7 +471,7 @@ tp=${HPID[thr]}
 for ((i = 0; i < 50; i++)); do
 	T=("/proc/$tp/task/"*)
 	[ "${#T[@]}" -eq 1 ] && break
-	snooze 0.2
+	rdmaiso_nap 0.2
 done
 expect "r1: 50 threads bound 100 IDs to 0.0.0.0:4001 and exited, leaving 1 thread" \
 	"$(summary "$TMP/thr" 4001 4001) ${#T[@]} thread(s)" \
@@ -489,7 +486,7 @@ rm -f "$TMP/thr.stop"
 	reader "$tp" 4001 "$TMP/thr.stop"
 ) >"$TMP/reader" &
 rpid=$!
-snooze 1
+rdmaiso_nap 1
 stop thr 120
 touch "$TMP/thr.stop"
 wait "$rpid"

@@ -76,7 +76,7 @@ cleanup
 
 ip link add fi_v0 type veth peer name fi_v1 && ip link set fi_v0 up && ip link set fi_v1 up &&
 	ip addr add 10.81.0.1/24 dev fi_v0 || exit 1
-rdmaiso_rxe rxe_fi0 fi_v0 && rdmaiso_rxe rxe_fi1 fi_v1 || exit 1
+rdmaiso_rxes rxe_fi0:fi_v0 rxe_fi1:fi_v1 || exit 1
 modprobe rdma_ucm && modprobe rdma_ns && modprobe cm_portspace || exit 1
 echo +rdma > $CG/cgroup.subtree_control
 mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/main || exit 1

@@ -55,7 +55,7 @@ cleanup
 
 ip link add fz_v0 type veth peer name fz_v1 && ip link set fz_v0 up && ip link set fz_v1 up &&
 	ip addr add 10.79.0.1/24 dev fz_v0 && ip addr add 10.79.0.2/24 dev fz_v1 || exit 1
-rdmaiso_rxe rxe_fz0 fz_v0 && rdmaiso_rxe rxe_fz1 fz_v1 || exit 1
+rdmaiso_rxes rxe_fz0:fz_v0 rxe_fz1:fz_v1 || exit 1
 echo +rdma > $CG/cgroup.subtree_control
 mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/child || exit 1
 

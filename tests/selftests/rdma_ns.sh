@@ -36,7 +36,8 @@ cleanup
 rdmaiso_netns nsA nsB nsX nsY || exit 1
 ip link add ns_v0 type veth peer name ns_v1 && ip link set ns_v0 up &&
 	ip link set ns_v1 up && ip addr add 10.80.0.1/24 dev ns_v0 || exit 1
-rdmaiso_rxe rxe_ns0 ns_v0 || exit 1
+rdmaiso_veth nsX ns_x 10.90.0.1/24 nsY ns_y 10.90.0.2/24 || exit 1
+rdmaiso_rxes rxe_ns0:ns_v0 rxe_nsx:ns_x:nsX rxe_nsy:ns_y:nsY || exit 1
 for x in A:10 B:20; do
 	n=ns${x%:*} v=${x#*:}
 	ip link add link ns_v0 name ns_v0.$v type vlan id "$v" &&
@@ -48,28 +49,9 @@ for x in A:10 B:20; do
 		dev ns_v0.$v nud permanent || exit 1
 done
 ip neigh replace 10.80.0.2 lladdr 02:00:00:00:00:02 dev ns_v0 nud permanent || exit 1
-rdmaiso_veth nsX ns_x 10.90.0.1/24 nsY ns_y 10.90.0.2/24 || exit 1
-rdmaiso_rxe rxe_nsx ns_x nsX && rdmaiso_rxe rxe_nsy ns_y nsY || exit 1
 
-# gid <netdev>: the index of rxe_ns0's RoCE v2 GID of <netdev>'s IPv4 address
-# (one grep and one awk per try: process start-up is slow under TCG)
-gid() {
-	local d=/sys/class/infiniband/rxe_ns0/ports/1 i
-	for _ in $(seq 100); do
-		i=$(grep -H . $d/gid_attrs/ndevs/* $d/gid_attrs/types/* $d/gids/* 2>/dev/null |
-		    awk -v want="$1" '
-			{ f = $0; sub(/:.*/, "", f); v = substr($0, length(f) + 2)
-			  n = split(f, p, "/"); i = p[n]; k = p[n - 1] }
-			k == "ndevs" && v == want { nd[i] = 1 }
-			k == "types" && v == "RoCE v2" { t[i] = 1 }
-			k == "gids" && v ~ /^0000:0000:0000:0000:0000:ffff:/ { g[i] = 1 }
-			END { for (i in nd) if (t[i] && g[i]) { print i; exit } }')
-		[ -n "$i" ] && { echo "$i"; return 0; }
-		sleep 0.2
-	done
-	return 1
-}
-GA=$(gid ns_v0.10) && GB=$(gid ns_v0.20) && GH=$(gid ns_v0) ||
+GA=$(rdmaiso_gid rxe_ns0 ns_v0.10) && GB=$(rdmaiso_gid rxe_ns0 ns_v0.20) &&
+	GH=$(rdmaiso_gid rxe_ns0 ns_v0) ||
 	{ echo "no GIDs for the VLANs in rxe_ns0"; exit 1; }
 echo "# GID indexes: host $GH, nsA $GA, nsB $GB"
 

@@ -138,7 +138,7 @@ ns_up() {	# ns_up <k>: namespace stk with its two VLANs (retried while the
 ip link add st_a0 type veth peer name st_a1 && ip link add st_b0 type veth peer name st_b1 &&
 	ip link set st_a0 up && ip link set st_a1 up && ip link set st_b0 up &&
 	ip link set st_b1 up || exit 1
-rdmaiso_rxe rxe_st0 st_a0 && rdmaiso_rxe rxe_st1 st_b0 || exit 1
+rdmaiso_rxes rxe_st0:st_a0 rxe_st1:st_b0 || exit 1
 for k in 1 2 3; do ns_up $k || exit 1; done
 
 # --- cgroups ----------------------------------------------------------------

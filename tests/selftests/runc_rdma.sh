@@ -105,17 +105,6 @@ echo "# linux.resources.rdma: $(python3 -c 'import json, sys; print(json.dumps(j
 
 line() { grep "^$DEV " "$1" 2>/dev/null; }
 val() { line "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-# waitfor <seconds> <regex>: until the container's output has a matching line.
-waitfor() {
-	local n=$(($1 * 5))
-	while [ $n -gt 0 ]; do
-		grep -q "$2" "$W/out" 2>/dev/null && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
-
 tap_plan_begin
 
 # runc create sets the cgroup up (limits included) before the process runs.
@@ -138,10 +127,10 @@ tap_check "the keys runc did not name stay max" \
 	test "$(echo "$l" | tr ' ' '\n' | grep -v -e "^$DEV\$" -e hca_handle= -e hca_object= | grep -vc '=max$')" = 0
 
 runc_ start "$CT" >>"$W/out" 2>&1 || echo "# runc start failed"
-waitfor 120 created= || true
+rdmaiso_waitfor 120 created= "$W/out" || true
 cur_obj=$(val "$CG$CGPATH/rdma.current" hca_object)
 cur_qp=$(val "$CG$CGPATH/rdma.current" qp)
-waitfor 120 '^done' || true
+rdmaiso_waitfor 120 done "$W/out" || true
 sed 's/^/# container: /' "$W/out"
 res=$(grep -m1 created= "$W/out")
 n=${res#created=}

@@ -94,32 +94,8 @@ cleanup() {
 	return 0
 }
 
-# ---- helpers that start no process (process start-up is slow under TCG) ----
-
-# nap <seconds>: sleep without starting /bin/sleep (a read that times out).
-nap() { read -r -t "$1" -u "$NAPFD" _; }
-
-# has <file> <text>: does a line of <file> contain <text>?
-has() {
-	local l
-	[ -r "$1" ] || return 1
-	while IFS= read -r l; do [[ $l == *"$2"* ]] && return 0; done <"$1"
-	return 1
-}
-
-# waitfor <seconds> <text> <file...>: until every file has a line with <text>.
-waitfor() {
-	local n=$(($1 * 5)) t=$2 f ok
-	shift 2
-	while :; do
-		ok=1
-		for f; do has "$f" "$t" || { ok=0; break; }; done
-		[ $ok = 1 ] && return 0
-		n=$((n - 1))
-		[ $n -gt 0 ] || return 1
-		nap 0.2
-	done
-}
+# Waiting helpers that start no process (process start-up is slow under
+# TCG): rdmaiso_nap, rdmaiso_has, rdmaiso_waitfor (scripts/guest/rdmaiso-lib.sh).
 
 # kv <file> <key>: the value of <key> on $DEV's line of an rdma.* file.
 kv() {
@@ -208,7 +184,6 @@ if [ ! -x "$OBJS" ] || [ ! -x "$CMP" ] ||
 	make -s -C "$REPO/tests/selftests" >/dev/null || die "cannot build rdma_objs and cm_ports"
 fi
 W=$(mktemp -d /tmp/rdmaiso-demo.XXXXXX) || die "mktemp"
-mkfifo "$W/idle" && exec {NAPFD}<>"$W/idle" || die "mkfifo"
 # udevd spends most of the emulated CPU on the uevents of rxe devices; the
 # demo needs none of it (devtmpfs makes the device nodes).
 udevadm control --exit 2>/dev/null
@@ -269,7 +244,7 @@ for ((try = 0; try < 50; try++)); do
 		for a in $APPS; do [ "$nd" = "dm_v0.${VID[$a]}" ] && GID[$a]=$idx; done
 	done < <(gids)
 	[ -n "${GID[A]:-}" ] && [ -n "${GID[B]:-}" ] && [ -n "${GID[C]:-}" ] && break
-	nap 0.2
+	rdmaiso_nap 0.2
 done
 [ -n "${GID[A]:-}" ] && [ -n "${GID[B]:-}" ] && [ -n "${GID[C]:-}" ] ||
 	die "$DEV has no GID for the VLANs of the apps"
@@ -297,9 +272,9 @@ for a in $APPS; do
 done
 files=()
 for a in $APPS; do files+=("$W/srv.$a"); done
-waitfor 120 listening "${files[@]}" || true
+rdmaiso_waitfor 120 listening "${files[@]}" || true
 for a in $APPS; do
-	if has "$W/srv.$a" listening; then
+	if rdmaiso_has "$W/srv.$a" listening; then
 		read -r "SRV[$a]" <"${CGD[$a]}/cgroup.procs"
 		echo "   app $a: listening on 0.0.0.0:$PORT (pid ${SRV[$a]})"
 	else
@@ -338,7 +313,7 @@ for a in $APPS; do
 	for ((try = 0; try < 150; try++)); do
 		[ "$(kv "${CGD[$a]}/rdma.current" qp)/$(kv "${CGD[$a]}/rdma.current" cq)" = 0/0 ] &&
 			break
-		nap 0.2
+		rdmaiso_nap 0.2
 	done
 done
 
@@ -358,7 +333,7 @@ limit_round() {
 		pid[$a]=$!
 		files+=("$W/$ty.$a")
 	done
-	waitfor 300 created= "${files[@]}" || true
+	rdmaiso_waitfor 300 created= "${files[@]}" || true
 	for a in $APPS; do
 		held=$(kv "${CGD[$a]}/rdma.current" "$ty")
 		if [ "$ty" = qp ]; then HELD_QP[$a]=$held; else HELD_CQ[$a]=$held; fi
