@@ -22,7 +22,7 @@ rm -f "$log"
 
 t0=$(date +%s)
 "$REPO/scripts/kbuild.sh" test || { echo "0 passed, 1 failed"; exit 1; }
-make -s -C "$REPO/tests/selftests" || { echo "0 passed, 1 failed"; exit 1; }
+make -s -C "$REPO/tests/selftests" KSFT="$CACHE/tree/tools/testing/selftests" || { echo "0 passed, 1 failed"; exit 1; }
 t1=$(date +%s)
 echo "# build: $((t1 - t0))s; booting the test kernel (TCG: ~4 min)"
 
