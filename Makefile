@@ -11,12 +11,13 @@
 #   make demo           build, boot, play the demonstration
 #   make check [T=glob] build, boot once, run KUnit + selftests, report TAP
 #   make stress [DURATION=s] [SEED=n]  concurrent stress with chaos (600 s)
+#   make pyverbs-upstream  record which rdma-core tests pass on pristine 7.3
 #   make deb            Debian packages in .deb/ (scripts/deb.sh)
 #   make clean          forget the build outputs (keeps the source cache)
 
 export CMD T DURATION SEED
 
-.PHONY: all kernel bench setup vm check stress demo deb clean
+.PHONY: all kernel bench setup vm check stress pyverbs-upstream demo deb clean
 
 all: kernel
 
@@ -37,6 +38,9 @@ check:
 
 stress:
 	@scripts/stress.sh
+
+pyverbs-upstream:
+	@scripts/pyverbs-upstream.sh
 
 demo:
 	@scripts/demo.sh
