@@ -103,14 +103,25 @@ run every-controller
 # --- every controller down a chain --------------------------------------------
 mkdir -p $T/x/y/z || exit 1
 all=$(cat $CG/cgroup.controllers)
-ok=1
-for d in $CG $T $T/x $T/x/y; do
-	for c in $all; do
-		grep -qw "$c" "$d/cgroup.subtree_control" && continue
-		echo "+$c" > "$d/cgroup.subtree_control" 2>/dev/null ||
-			{ echo "# +$c in ${d#$CG} refused"; ok=0; }
+# subtree <+|-> <cgroup...>: enable (+) or disable (-) every available
+# controller in each cgroup's subtree_control, cgroup after cgroup; ok=0 if
+# a write was refused.
+subtree() {
+	local op=$1 d c on
+	shift
+	for d; do
+		for c in $all; do
+			on=
+			grep -qw "$c" "$d/cgroup.subtree_control" && on=1
+			[ "$op" = + ] && [ -n "$on" ] && continue
+			[ "$op" = - ] && [ -z "$on" ] && continue
+			echo "$op$c" > "$d/cgroup.subtree_control" 2>/dev/null ||
+				{ echo "# $op$c in ${d#$CG} refused"; ok=0; }
+		done
 	done
-done
+}
+ok=1
+subtree + $CG $T $T/x $T/x/y
 tap_check "every available controller ($all) enabled down to $T/x/y/z; z has rdma.max" \
 	sh -c "[ $ok = 1 ] && [ -f $T/x/y/z/rdma.max ] && [ \"\$(cat $T/x/y/z/cgroup.controllers)\" = \"\$(cat $CG/cgroup.controllers)\" ]"
 err=$( { echo -rdma > $T/x/cgroup.subtree_control; } 2>&1)
@@ -118,13 +129,7 @@ err=${err##*: }
 tap_check "-rdma in x while y enables it for z: refused with EBUSY ($err)" \
 	sh -c "echo '$err' | grep -q 'Device or resource busy' && grep -qw rdma $T/x/cgroup.subtree_control"
 ok=1
-for d in $T/x/y $T/x $T; do
-	for c in $all; do
-		grep -qw "$c" "$d/cgroup.subtree_control" || continue
-		echo "-$c" > "$d/cgroup.subtree_control" 2>/dev/null ||
-			{ echo "# -$c in ${d#$CG} refused"; ok=0; }
-	done
-done
+subtree - $T/x/y $T/x $T
 tap_check "disabled bottom-up, every controller goes; z has no rdma.max" \
 	sh -c "[ $ok = 1 ] && [ ! -e $T/x/y/z/rdma.max ] && [ -z \"\$(cat $T/cgroup.subtree_control)\" ]"
 rmdir $T/x/y/z $T/x/y $T/x
