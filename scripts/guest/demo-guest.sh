@@ -184,6 +184,8 @@ if [ ! -x "$OBJS" ] || [ ! -x "$CMP" ] ||
 	make -s -C "$REPO/tests/selftests" >/dev/null || die "cannot build rdma_objs and cm_ports"
 fi
 W=$(mktemp -d /tmp/rdmaiso-demo.XXXXXX) || die "mktemp"
+# The servers' stdin: a fifo that nobody writes (they serve until killed).
+mkfifo "$W/idle" || die "mkfifo"
 # udevd spends most of the emulated CPU on the uevents of rxe devices; the
 # demo needs none of it (devtmpfs makes the device nodes).
 udevadm control --exit 2>/dev/null
