@@ -129,9 +129,19 @@ rdmaiso_gid() {
 			k == "gids" && v ~ /^0000:0000:0000:0000:0000:ffff:/ { g[i] = 1 }
 			END { for (i in nd) if (t[i] && g[i]) { print i; exit } }')
 		[ -n "$i" ] && { echo "$i"; return 0; }
-		sleep 0.2
+		rdmaiso_nap 0.2
 	done
 	return 1
+}
+
+# rdmaiso_at_rest <line of rdma.current>: every count on the line is 0 and
+# no SL or UP is in use (sl=none up=none); 1 otherwise, or if the line holds
+# fewer than two keys.
+rdmaiso_at_rest() {
+	awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "=")
+		if (kv[1] == "sl" || kv[1] == "up") { if (kv[2] != "none") bad = 1 }
+		else if (kv[2] != "0") bad = 1 } }
+	     END { exit bad || NF < 3 }' <<<"$1"
 }
 
 # rdmaiso_cleanup <ns...>: delete the rxe links the namespaces see, all at
@@ -139,7 +149,7 @@ rdmaiso_gid() {
 # copy in every namespace), then the namespaces.  In shared mode that is
 # every rxe link of the system.
 rdmaiso_cleanup() {
-	local ns l k shared= pids=()
+	local ns l k shared='' pids=()
 	local -A seen=()
 	# in shared mode every namespace lists every device: delete each once
 	rdma system show netns 2>/dev/null | grep -q shared && shared=1

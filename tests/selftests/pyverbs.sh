@@ -242,8 +242,7 @@ bad=
 for c in $T/outer $T/outer/inner; do
 	cur=$(grep "^rxe_pyc " $c/rdma.current)
 	echo "# ${c#"$CG"/} after: $cur"
-	[ -n "$cur" ] || bad="$bad ${c#"$CG"/}:no-line"
-	bad="$bad$(echo "$cur" | tr ' ' '\n' | sed 1d | grep -vE '^[a-z_]+=0$|^(sl|up)=none$' | tr '\n' ' ')"
+	rdmaiso_at_rest "$cur" || bad="$bad ${c#"$CG"/}"
 done
 if [ -z "${bad// /}" ]; then
 	tap_ok "contained: every key of rdma.current back to 0, no priority in use"
