@@ -14,9 +14,16 @@
 use core::ptr::NonNull;
 use kernel::{
     bindings,
-    ffi::{c_int, c_void},
+    error::from_result,
+    ffi::{
+        c_int,
+        c_void, //
+    },
     prelude::*,
-    seq_file::{seq_print, SeqFile},
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
     types::ForeignOwnable,
 };
 
@@ -93,14 +100,6 @@ unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetPorts<BindList>> {
     unsafe { <State as ForeignOwnable>::borrow(st) }
 }
 
-/// Returns 0 for `Ok`, the negative errno otherwise.
-fn errno(r: Result) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
-
 /// Allocates the (empty) port spaces of a namespace; NULL if out of memory.
 ///
 /// # Safety
@@ -141,11 +140,12 @@ pub unsafe extern "C" fn cm_ps_rs_insert(
     port: u16,
     bind_list: *mut c_void,
 ) -> c_int {
-    let Some(bl) = NonNull::new(bind_list) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: By the safety requirements.
-    errno(unsafe { state(st) }.insert(ps, port, BindList(bl)))
+    from_result(|| {
+        let bl = NonNull::new(bind_list).ok_or(EINVAL)?;
+        // SAFETY: By the safety requirements.
+        unsafe { state(st) }.insert(ps, port, BindList(bl))?;
+        Ok(0)
+    })
 }
 
 /// The bind list of `port` of `ps`, or NULL. Does not sleep.
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn cm_ps_rs_bind_any(
         |p| kernel::error::to_result(unsafe { bindings::cm_ps_glue_try_port(t, p) }),
     );
     st.set_last_used(last_used);
-    errno(r.map(|_| ()))
+    from_result(|| r.map(|_| 0))
 }
 
 /// May the current task bind `port` in `net`? 0 or `-EACCES`.
@@ -229,10 +229,13 @@ pub unsafe extern "C" fn cm_ps_rs_bind_check(
     unprivileged_start: c_int,
     net: *mut bindings::net,
 ) -> c_int {
-    errno(privilege::bind_check(port, unprivileged_start, || {
-        // SAFETY: `net` is live by the safety requirements.
-        unsafe { bindings::cm_ps_glue_capable(net) }
-    }))
+    from_result(|| {
+        privilege::bind_check(port, unprivileged_start, || {
+            // SAFETY: `net` is live by the safety requirements.
+            unsafe { bindings::cm_ps_glue_capable(net) }
+        })?;
+        Ok(0)
+    })
 }
 
 /// Reads the IDs `skip..` of those bound to `port` of `ps` into `rows`, as many as fit: returns
@@ -370,7 +373,7 @@ pub unsafe extern "C" fn cm_ps_rs_show(
         "remote_address"
     );
     // SAFETY: By the safety requirements.
-    errno(unsafe { show_ports(st, m, seq, net, chunk, max) })
+    from_result(|| unsafe { show_ports(st, m, seq, net, chunk, max) }.map(|()| 0))
 }
 
 struct CmPortspace;

@@ -8,17 +8,51 @@
 //! is created only once its parent cgroup has the pool of the same slot, and links to it (as
 //! `page_counter::parent`): a charge finds its cgroup's pool with one load from a table indexed
 //! by slot and walks up the links.
+//!
+//! # Memory ordering
+//!
+//! The counters are `Relaxed` everywhere, as `page_counter.c` and `pids.c` keep theirs:
+//!
+//! - A limit holds because each level's usage changes only by a compare-and-exchange that checks
+//!   the new value against the limit it read ([`Counter::add_within_max`]): every change of one
+//!   counter is totally ordered (the atomicity of a read-modify-write, whatever its ordering), so
+//!   no interleaving of chargers takes a level past the `max` they read. Nothing else is
+//!   published through the counters: a charge does not make other memory visible to anyone.
+//! - A write of `rdma.max` below the current usage is not a bug: the charge that read the old
+//!   limit may complete, and later charges are refused until usage falls below the new limit
+//!   (upstream's and `page_counter`'s rule; `rdma.max` writes are not ordered against charges
+//!   in flight on other CPUs).
+//! - Peaks and events are statistics read by `rdma.peak` and `rdma.events`; a reader may see a
+//!   charge's usage before its peak. `rdma.current` is exact for a quiescent cgroup.
+//! - The one place where ordering matters is finding a pool: the table pointer and its entries
+//!   are stored with `Release` once the pool (and table) is initialised, and loaded with
+//!   `Acquire` ([`RdmaCgroup::pool`], [`RdmaCgroup::publish`]); the XArray fallback relies on the
+//!   XArray's own (`rcu_assign_pointer` / `rcu_dereference`).
 
 use super::parse::Plan;
-use super::res::{Resource, NR_RESOURCES};
+use super::res::{
+    Resource,
+    NR_RESOURCES, //
+};
 use core::ptr;
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::atomic::{Acquire, Atomic, Relaxed, Release},
-    sync::rcu,
-    sync::Mutex,
-    xarray::{AllocKind, XArray},
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Relaxed,
+            Release, //
+        },
+        counter,
+        Arc,
+        Mutex, //
+    },
+    xarray::{
+        AllocKind,
+        InsertOnly, //
+    },
 };
 
 /// The stored value of an unlimited `max`.
@@ -80,21 +114,16 @@ impl Counter {
 }
 
 /// The counters of one cgroup for one device slot.
-///
-/// # Invariants
-///
-/// `parent` is null, or points to the pool of the same slot of the parent cgroup, which outlives
-/// this pool at a stable address: a cgroup outlives its children, and its pools, each in a box
-/// of its own, live as long as it does.
 pub(crate) struct Pool {
-    parent: *const Pool,
+    /// The pool of the same slot of the parent cgroup, if it is accounted.
+    parent: Option<Arc<Pool>>,
     pub(crate) res: [Counter; NR_RESOURCES],
     /// Allowed Service Levels, bit n = SL n.
     pub(crate) sl: Atomic<u32>,
     /// Allowed User Priorities, bit n = UP n.
     pub(crate) up: Atomic<u32>,
     /// Objects of this cgroup or a descendant using SL n (index n) or UP n (index 16 + n).
-    pub(crate) prio_use: [Atomic<u32>; NR_PRIOS],
+    pub(crate) prio_use: [Atomic<u64>; NR_PRIOS],
     /// Refused uses of an SL (`[0]`) or UP (`[1]`) in this cgroup or a descendant.
     pub(crate) ev_denied: [Atomic<u64>; 2],
     /// Like `ev_denied`, for this cgroup's own requests only.
@@ -156,22 +185,11 @@ impl Prio {
     }
 }
 
-// SAFETY: Besides atomics, a pool holds only `parent`, which is never written after creation and
-// points to a `Pool` (itself `Sync`), so pools may be shared and sent between threads.
-unsafe impl Send for Pool {}
-// SAFETY: As for `Send`.
-unsafe impl Sync for Pool {}
-
 impl Pool {
     /// A pool whose parent cgroup's pool of the same slot is `parent`.
-    ///
-    /// # Safety
-    ///
-    /// `parent` must outlive the new pool.
-    unsafe fn new(parent: Option<&Pool>) -> Self {
-        // INVARIANT: The caller guarantees that `parent` outlives the pool.
+    fn new(parent: Option<Arc<Pool>>) -> Self {
         Pool {
-            parent: parent.map_or(ptr::null(), ptr::from_ref),
+            parent,
             res: [const { Counter::new() }; NR_RESOURCES],
             sl: Atomic::new(ALL_SL),
             up: Atomic::new(ALL_UP),
@@ -204,8 +222,7 @@ impl Pool {
     }
 
     fn parent(&self) -> Option<&Pool> {
-        // SAFETY: By the type invariant, `parent` is null or valid for as long as `self` is.
-        unsafe { self.parent.as_ref() }
+        self.parent.as_deref()
     }
 
     /// This pool and those of the same slot in every ancestor, bottom up.
@@ -252,13 +269,7 @@ impl Pool {
     /// Takes `n` units of `r` back from the lowest `levels` levels.
     fn uncharge(&self, r: Resource, n: u64, levels: usize) {
         for p in self.chain().take(levels) {
-            let c = &p.get(r).usage;
-            let old = c.fetch_sub(n, Relaxed);
-            if old < n {
-                // Unbalanced uncharge (a kernel bug): clamp at zero and warn.
-                c.fetch_add(n - old, Relaxed);
-                kernel::warn_on!(true);
-            }
+            counter::release(&p.get(r).usage, n, r.name());
         }
     }
 }
@@ -268,13 +279,13 @@ pub(crate) enum Refused<'a> {
     /// No memory for a pool.
     NoMem,
     /// `over` (the charged cgroup or an ancestor) is at its limit.
-    Limit { over: &'a Cg },
+    Limit { over: &'a RdmaCgroup },
 }
 
 /// What a charge needs to know of the cgroup hierarchy; implemented by the FFI layer.
 pub(crate) trait Hierarchy {
     /// The parent, or `None` at the top of the accounted hierarchy (a child of the root).
-    fn parent(&self) -> Option<&Cg>;
+    fn parent(&self) -> Option<&RdmaCgroup>;
     /// Tells user space that `rdma.events` (and, if `local`, `rdma.events.local`) changed.
     fn notify_events(&self, local: bool);
 }
@@ -294,10 +305,10 @@ const TABLE_MAX: usize = 4096;
 /// `table` is null or points to the last table in `tables`. Each entry of a table in `tables` is
 /// null or points to the pool of its slot in `pools`.
 #[pin_data]
-pub(crate) struct Cg {
-    /// Owns the pools, keyed by slot.
+pub(crate) struct RdmaCgroup {
+    /// Owns the pools, keyed by slot (shared with the children's pools, which link to them).
     #[pin]
-    pools: XArray<KBox<Pool>>,
+    pools: InsertOnly<Arc<Pool>>,
     /// The current table of pools by slot, for lookups without the XArray.
     table: Atomic<*const SlotTable>,
     /// Every table made, the current one last. A table is replaced by a longer one and kept
@@ -311,25 +322,25 @@ pub(crate) struct Cg {
 /// Levels whose counters a charge keeps for raising their peaks without a second lookup.
 const PEAK_LEVELS: usize = 8;
 
-impl Cg {
+impl RdmaCgroup {
     /// A new cgroup state; `hier` is `None` for a detached state (KUnit).
     pub(crate) fn new(
         hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
     ) -> impl PinInit<Self, Error> {
         // INVARIANT: There is no table yet.
-        try_pin_init!(Cg {
-            pools <- XArray::new(AllocKind::Alloc),
+        try_pin_init!(RdmaCgroup {
+            pools <- InsertOnly::new(AllocKind::Alloc),
             table: Atomic::new(ptr::null()),
             tables <- new_mutex!(KVec::new()),
             hier,
         })
     }
 
-    fn parent(&self) -> Option<&Cg> {
+    fn parent(&self) -> Option<&RdmaCgroup> {
         self.hier.as_ref().and_then(|h| h.parent())
     }
 
-    fn levels(&self) -> impl Iterator<Item = &Cg> {
+    fn levels(&self) -> impl Iterator<Item = &RdmaCgroup> {
         core::iter::successors(Some(self), |cg| cg.parent())
     }
 
@@ -353,10 +364,7 @@ impl Cg {
             }
         }
         // Not in the table: a slot past it, or a pool not yet published.
-        // SAFETY: Pools are removed from `pools` only when it is dropped with `self`, and the lock
-        // is taken only to insert new ones, never to replace or mutate one, so a pool borrowed no
-        // longer than `&self` stays valid.
-        unsafe { self.pools.load_unlocked(slot as usize) }
+        self.pools.get_ref(slot as usize)
     }
 
     /// The pool of `slot` of this cgroup or, if it has none, of its nearest ancestor that has
@@ -375,7 +383,7 @@ impl Cg {
         }
     }
 
-    /// The slow path of [`Cg::pool_or_create`].
+    /// The slow path of [`RdmaCgroup::pool_or_create`].
     #[cold]
     fn pool_create(&self, slot: u32) -> Result<&Pool, Error> {
         loop {
@@ -392,8 +400,8 @@ impl Cg {
             let parent = match missing.parent() {
                 None => None,
                 // It has a pool: `missing` is the highest level without one.
-                Some(p) => match p.pool(slot) {
-                    Some(pp) => Some(pp),
+                Some(p) => match p.pools.get(slot as usize) {
+                    Some(pp) => Some(Arc::from(pp)),
                     None => {
                         // Cannot happen: pools are never removed. Linking to nothing would
                         // cut the chain (ancestors' limits skipped), so refuse instead.
@@ -402,16 +410,13 @@ impl Cg {
                     }
                 },
             };
-            // SAFETY: `parent` is `None` or the pool of `missing`'s parent cgroup, which outlives
-            // `missing` and so its pools; pools are never freed before their cgroup.
-            let pool = unsafe { Pool::new(parent) };
-            let new = KBox::new(pool, GFP_KERNEL)?;
-            let new_ptr: *const Pool = &*new;
+            let new = Arc::new(Pool::new(parent), GFP_KERNEL)?;
+            let new_ptr = Arc::as_ptr(&new);
             // The XArray's lock is released before `publish`, which may sleep.
-            let inserted = missing.pools.lock().insert(slot as usize, new, GFP_KERNEL);
+            let inserted = missing.pools.insert(slot as usize, new, GFP_KERNEL);
             match inserted {
-                // SAFETY: `new_ptr` is the pool of `slot` just inserted in `missing.pools`; its
-                // box keeps it at this address.
+                // SAFETY: `new_ptr` is the pool of `slot` just inserted in `missing.pools`, which
+                // keeps it at this address.
                 Ok(()) => unsafe { missing.publish(slot, new_ptr) },
                 // Another charger may have created it meanwhile: use theirs (it publishes it).
                 Err(e) if e.error == EBUSY => {}
@@ -475,7 +480,7 @@ impl Cg {
         })
     }
 
-    /// Returns `n` units of `r` on `slot` charged earlier by [`Cg::try_charge`].
+    /// Returns `n` units of `r` on `slot` charged earlier by [`RdmaCgroup::try_charge`].
     pub(crate) fn uncharge(&self, slot: u32, r: Resource, n: u64) {
         match self.pool(slot) {
             Some(p) => p.uncharge(r, n, usize::MAX),
@@ -488,7 +493,7 @@ impl Cg {
 
     /// Counts a refused charge: `over`, at its limit, is this cgroup or an ancestor, and
     /// `over_pool` its pool of `slot` (this cgroup has one too, and so do all their ancestors).
-    fn record_refusal(&self, over: &Cg, over_pool: &Pool, slot: u32, r: Resource) {
+    fn record_refusal(&self, over: &RdmaCgroup, over_pool: &Pool, slot: u32, r: Resource) {
         if let Some(p) = self.pool(slot) {
             p.get(r).ev_local_fail.fetch_add(1, Relaxed);
             for p in p.chain() {
@@ -570,9 +575,7 @@ impl Cg {
     /// Sets every limit of every pool back to `max` (the cgroup goes offline and must drain).
     pub(crate) fn reset_limits(&self) {
         let mut slot = 0u32;
-        let rcu = rcu::read_lock();
-        // SAFETY: As in `Cg::pool`: pools are never removed while `self` lives.
-        while let Some((s, p)) = unsafe { self.pools.find_rcu(slot as usize, &rcu) } {
+        while let Some((s, p)) = self.pools.find(slot as usize) {
             p.clear_limits();
             slot = match u32::try_from(s).ok().and_then(|s| s.checked_add(1)) {
                 Some(s) => s,
@@ -602,8 +605,8 @@ impl Cg {
         Err(EPERM)
     }
 
-    /// Like [`Cg::prio_check`], and on success counts `prio` in use on `slot` at every level
-    /// until [`Cg::prio_unuse`]. May sleep.
+    /// Like [`RdmaCgroup::prio_check`], and on success counts `prio` in use on `slot` at every level
+    /// until [`RdmaCgroup::prio_unuse`]. May sleep.
     pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
         self.prio_check(slot, prio)?;
         for p in self.pool_or_create(slot)?.chain() {
@@ -612,19 +615,16 @@ impl Cg {
         Ok(())
     }
 
-    /// Returns a use counted by [`Cg::prio_use`].
+    /// Returns a use counted by [`RdmaCgroup::prio_use`].
     pub(crate) fn prio_unuse(&self, slot: u32, prio: Prio) {
         let Some(p) = self.pool(slot) else {
             // A counted use always has a pool: pools outlive every use.
             kernel::warn_on!(true);
             return;
         };
+        let what = if prio.is_sl() { "sl" } else { "up" };
         for p in p.chain() {
-            let c = &p.prio_use[prio.use_index()];
-            if c.fetch_sub(1, Relaxed) == 0 {
-                c.fetch_add(1, Relaxed);
-                kernel::warn_on!(true);
-            }
+            counter::release(&p.prio_use[prio.use_index()], 1, what);
         }
     }
 
@@ -651,20 +651,20 @@ mod tests {
 
     /// A test hierarchy: a parent link and a count of notifications.
     struct TestHier {
-        parent: Option<Arc<Pin<KBox<Cg>>>>,
+        parent: Option<Arc<RdmaCgroup>>,
         notified: Arc<Atomic<u64>>,
     }
 
     impl Hierarchy for TestHier {
-        fn parent(&self) -> Option<&Cg> {
-            self.parent.as_ref().map(|p| &***p)
+        fn parent(&self) -> Option<&RdmaCgroup> {
+            self.parent.as_deref()
         }
         fn notify_events(&self, _local: bool) {
             self.notified.fetch_add(1, Relaxed);
         }
     }
 
-    fn cg(parent: Option<&Arc<Pin<KBox<Cg>>>>, n: &Arc<Atomic<u64>>) -> Result<Arc<Pin<KBox<Cg>>>> {
+    fn cg(parent: Option<&Arc<RdmaCgroup>>, n: &Arc<Atomic<u64>>) -> Result<Arc<RdmaCgroup>> {
         let hier: KBox<dyn Hierarchy + Send + Sync> = KBox::new(
             TestHier {
                 parent: parent.cloned(),
@@ -672,17 +672,14 @@ mod tests {
             },
             GFP_KERNEL,
         )?;
-        Ok(Arc::new(
-            KBox::pin_init(Cg::new(Some(hier)), GFP_KERNEL)?,
-            GFP_KERNEL,
-        )?)
+        Arc::pin_init(RdmaCgroup::new(Some(hier)), GFP_KERNEL)
     }
 
-    fn usage(c: &Cg, slot: u32, r: Resource) -> u64 {
+    fn usage(c: &RdmaCgroup, slot: u32, r: Resource) -> u64 {
         c.pool(slot).map_or(0, |p| p.get(r).usage.load(Relaxed))
     }
 
-    fn counter(c: &Cg, slot: u32, r: Resource, f: fn(&Counter) -> &Atomic<u64>) -> u64 {
+    fn counter(c: &RdmaCgroup, slot: u32, r: Resource, f: fn(&Counter) -> &Atomic<u64>) -> u64 {
         c.pool(slot).map_or(0, |p| f(p.get(r)).load(Relaxed))
     }
 
@@ -744,8 +741,7 @@ mod tests {
                 .and_then(|t| t.0.get(slot as usize))
                 .map(|e| e.load(Relaxed));
             assert_eq!(table.is_some(), (slot as usize) < TABLE_MAX);
-            // SAFETY: Pools stay in `pools` as long as `leaf` lives; nothing is replaced.
-            let xa = unsafe { leaf.pools.load_unlocked(slot as usize) }.map(ptr::from_ref);
+            let xa = leaf.pools.get_ref(slot as usize).map(ptr::from_ref);
             assert!(xa.is_some());
             if let Some(t) = table {
                 assert_eq!(Some(t), xa);
@@ -782,7 +778,7 @@ mod tests {
         assert!(sib.try_charge(0, Resource::Mr, 1).is_ok());
         // The top is full: the leaf is refused although its own limit has room.
         match leaf.try_charge(0, Resource::Mr, 1) {
-            Err(Refused::Limit { over }) => assert!(core::ptr::eq(over, &**top)),
+            Err(Refused::Limit { over }) => assert!(core::ptr::eq(over, &*top)),
             _ => panic!("charge over the top's limit succeeded"),
         }
         // Nothing stayed charged at any level.
@@ -920,7 +916,7 @@ mod tests {
         Ok(())
     }
 
-    fn denied(c: &Cg, slot: u32, i: usize, local: bool) -> u64 {
+    fn denied(c: &RdmaCgroup, slot: u32, i: usize, local: bool) -> u64 {
         c.pool(slot).map_or(0, |p| {
             if local {
                 p.ev_local_denied[i].load(Relaxed)
@@ -943,7 +939,7 @@ mod tests {
         leaf.prio_use(1, Prio::Up(3))?;
         leaf.prio_use(1, Prio::Up(3))?;
         leaf.prio_use(1, Prio::Sl(0))?;
-        let in_use = |c: &Cg, ib| c.pool(1).map_or(0, |p| p.in_use(ib));
+        let in_use = |c: &RdmaCgroup, ib| c.pool(1).map_or(0, |p| p.in_use(ib));
         assert_eq!(
             (in_use(&leaf, false), in_use(&top, false)),
             (0b1000, 0b1000)

@@ -5,18 +5,34 @@
 //! `glue.c` defines the `struct cgroup_subsys` and the C API that ib_core calls; it calls the
 //! `extern "C"` functions of this file. The accounting engine is in [`engine`], the `rdma.max`
 //! parser in [`parse`]. The controller's `unsafe` code is here (the entry points, the device
-//! table's raw `rdmacg_device` pointers) and in [`engine`] (pool parent pointers, the lock-free
-//! pool tables); [`parse`], [`res`] and [`slots`] have none. See
+//! table's raw `rdmacg_device` pointers, the state behind `struct rdma_cgroup::rs`) and in
+//! [`engine`] (the lock-free tables of pool pointers); [`parse`], [`res`] and [`slots`] have
+//! none. See
 //! `Documentation/rdma_cgroup-design.rst` in the project.
 
 use core::ptr::NonNull;
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_void},
+    error::from_result,
+    ffi::{
+        c_char,
+        c_int,
+        c_void, //
+    },
     prelude::*,
-    seq_file::{seq_print, SeqFile},
-    str::{BStr, CStr},
-    sync::atomic::Relaxed,
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
+    str::{
+        BStr,
+        CStr, //
+    },
+    sync::{
+        atomic::Relaxed,
+        Arc,
+        ArcBorrow, //
+    },
     types::ForeignOwnable,
 };
 
@@ -28,8 +44,19 @@ mod slots;
 /// Prefix of this crate's log messages (the `pr_*!` macros need it outside a module).
 const __LOG_PREFIX: &[u8] = b"rdma_cgroup\0";
 
-use engine::{Cg, Hierarchy, Prio, Refused, MAX, NR_SL, NR_UP};
-use res::{Resource, NR_RESOURCES};
+use engine::{
+    Hierarchy,
+    Prio,
+    RdmaCgroup,
+    Refused,
+    MAX,
+    NR_SL,
+    NR_UP, //
+};
+use res::{
+    Resource,
+    NR_RESOURCES, //
+};
 
 // `Resource` is in the order of C's `enum rdmacg_resource_type`: the compiler checks it against
 // the bindings.
@@ -119,22 +146,20 @@ impl Slot {
 }
 
 /// Links a cgroup's state to its C `struct rdma_cgroup` and its parent's state.
-struct CHier {
-    parent: Option<NonNull<Cg>>,
+struct CgroupLinks {
+    parent: Option<Arc<RdmaCgroup>>,
     cg: NonNull<bindings::rdma_cgroup>,
 }
 
-// SAFETY: The pointers are to objects that outlive the state (see `parent` and `notify_events`),
-// and are only used for shared access, which the C code synchronizes.
-unsafe impl Send for CHier {}
+// SAFETY: `cg` is the C structure that embeds the css owning this state, which outlives the
+// state; it is only passed to `rdmacg_notify_events()`, which may be called from any thread.
+unsafe impl Send for CgroupLinks {}
 // SAFETY: As above.
-unsafe impl Sync for CHier {}
+unsafe impl Sync for CgroupLinks {}
 
-impl Hierarchy for CHier {
-    fn parent(&self) -> Option<&Cg> {
-        // SAFETY: cgroup core keeps a parent css (and so its state) alive as long as a child
-        // css exists.
-        self.parent.map(|p| unsafe { p.as_ref() })
+impl Hierarchy for CgroupLinks {
+    fn parent(&self) -> Option<&RdmaCgroup> {
+        self.parent.as_deref()
     }
 
     fn notify_events(&self, local: bool) {
@@ -143,17 +168,15 @@ impl Hierarchy for CHier {
     }
 }
 
-type State = Pin<KBox<Cg>>;
-
 /// Borrows the state stored in `struct rdma_cgroup::rs`.
 ///
 /// # Safety
 ///
 /// `state` must come from [`rdmacg_rs_css_alloc`] and not yet be passed to
 /// [`rdmacg_rs_css_free`].
-unsafe fn state<'a>(state: *mut c_void) -> Pin<&'a Cg> {
+unsafe fn state<'a>(state: *mut c_void) -> ArcBorrow<'a, RdmaCgroup> {
     // SAFETY: By the function's safety requirements.
-    unsafe { <State as ForeignOwnable>::borrow(state) }
+    unsafe { <Arc<RdmaCgroup> as ForeignOwnable>::borrow(state) }
 }
 
 /// Allocates the state of a new cgroup: `parent` is the parent's state, or NULL for the root
@@ -177,13 +200,13 @@ pub unsafe extern "C" fn rdmacg_rs_css_alloc(
     };
     let parent = NonNull::new(parent).map(|p| {
         // SAFETY: `parent` is a live state by the safety requirements.
-        NonNull::from(unsafe { state(p.as_ptr()) }.get_ref())
+        Arc::from(unsafe { state(p.as_ptr()) })
     });
-    let hier = match KBox::new(CHier { parent, cg }, GFP_KERNEL) {
+    let hier = match KBox::new(CgroupLinks { parent, cg }, GFP_KERNEL) {
         Ok(h) => h,
         Err(_) => return core::ptr::null_mut(),
     };
-    match KBox::pin_init(Cg::new(Some(hier)), GFP_KERNEL) {
+    match Arc::pin_init(RdmaCgroup::new(Some(hier)), GFP_KERNEL) {
         Ok(s) => s.into_foreign().cast(),
         Err(_) => core::ptr::null_mut(),
     }
@@ -208,7 +231,7 @@ pub unsafe extern "C" fn rdmacg_rs_css_offline(st: *mut c_void) {
 #[export]
 pub unsafe extern "C" fn rdmacg_rs_css_free(st: *mut c_void) {
     // SAFETY: By the safety requirements, ownership returns to us.
-    drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
+    drop(unsafe { <Arc<RdmaCgroup> as ForeignOwnable>::from_foreign(st) });
 }
 
 /// Registers a device and returns its accounting slot.
@@ -302,17 +325,22 @@ pub unsafe extern "C" fn rdmacg_rs_try_charge(
     res: bindings::rdmacg_resource_type,
     n: u64,
 ) -> c_int {
-    let Some(r) = Resource::from_index(res) else {
-        return EINVAL.to_errno();
-    };
-    if slot == NO_SLOT {
-        return 0;
-    }
-    // SAFETY: By the safety requirements.
-    match unsafe { state(st) }.try_charge(slot, r, n) {
-        Ok(()) => 0,
-        Err(Refused::NoMem) => ENOMEM.to_errno(),
-        Err(Refused::Limit { .. }) => EAGAIN.to_errno(),
+    from_result(|| {
+        let r = Resource::from_index(res).ok_or(EINVAL)?;
+        if slot != NO_SLOT {
+            // SAFETY: By the safety requirements.
+            unsafe { state(st) }.try_charge(slot, r, n)?;
+        }
+        Ok(0)
+    })
+}
+
+impl From<Refused<'_>> for Error {
+    fn from(r: Refused<'_>) -> Error {
+        match r {
+            Refused::NoMem => ENOMEM,
+            Refused::Limit { .. } => EAGAIN,
+        }
     }
 }
 
@@ -404,29 +432,21 @@ pub unsafe extern "C" fn rdmacg_rs_prio(
     prio: u32,
     op: bindings::rdmacg_prio_op,
 ) -> c_int {
-    let (Ok(ib), Ok(op)) = (prio_is_sl(kind), PrioOp::try_from(op)) else {
-        return EINVAL.to_errno();
-    };
-    let Some(p) = Prio::new(ib, prio) else {
-        return EINVAL.to_errno();
-    };
-    if slot == NO_SLOT {
-        return 0;
-    }
-    // SAFETY: By the safety requirements.
-    let cg = unsafe { state(st) };
-    let r = match op {
-        PrioOp::Check => cg.prio_check(slot, p),
-        PrioOp::Use => cg.prio_use(slot, p),
-        PrioOp::Unuse => {
-            cg.prio_unuse(slot, p);
-            Ok(())
+    from_result(|| {
+        let (ib, op) = (prio_is_sl(kind)?, PrioOp::try_from(op)?);
+        let p = Prio::new(ib, prio).ok_or(EINVAL)?;
+        if slot == NO_SLOT {
+            return Ok(0);
         }
-    };
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+        // SAFETY: By the safety requirements.
+        let cg = unsafe { state(st) };
+        match op {
+            PrioOp::Check => cg.prio_check(slot, p)?,
+            PrioOp::Use => cg.prio_use(slot, p)?,
+            PrioOp::Unuse => cg.prio_unuse(slot, p),
+        }
+        Ok(0)
+    })
 }
 
 /// What a cgroupfs file shows: C's `enum rdmacg_show` (`rdma_cgroup.h`), the files'
@@ -488,7 +508,7 @@ fn write_set(m: &SeqFile, key: &str, mask: u32, bits: u32, all_is_max: bool) {
     }
 }
 
-fn show(cg: &Cg, m: &SeqFile, what: Show) {
+fn show(cg: &RdmaCgroup, m: &SeqFile, what: Show) {
     let slots = DEVICES.lock();
     for (slot, s) in slots.iter().enumerate() {
         let Some((name, index)) = s.key() else {
@@ -576,13 +596,13 @@ pub unsafe extern "C" fn rdmacg_rs_show(
     sf: *mut bindings::seq_file,
     what: bindings::rdmacg_show,
 ) -> c_int {
-    let Ok(what) = Show::try_from(what) else {
-        return EINVAL.to_errno();
-    };
-    // SAFETY: By the safety requirements.
-    let (cg, m) = unsafe { (state(st), SeqFile::from_raw(sf)) };
-    show(&cg, m, what);
-    0
+    from_result(|| {
+        let what = Show::try_from(what)?;
+        // SAFETY: By the safety requirements.
+        let (cg, m) = unsafe { (state(st), SeqFile::from_raw(sf)) };
+        show(&cg, m, what);
+        Ok(0)
+    })
 }
 
 /// Finds the slot of the live device `name` (`index` to pick one of several with that name).
@@ -605,7 +625,7 @@ fn find_slot(slots: &[Slot], name: &[u8], index: Option<u32>) -> Result<u32> {
     found.ok_or(ENODEV)
 }
 
-fn write(cg: &Cg, buf: &[u8]) -> Result {
+fn write(cg: &RdmaCgroup, buf: &[u8]) -> Result {
     let mut slots = DEVICES.lock();
     // Every line is parsed and resolved, then all are applied or none.
     let plan = parse::plan(buf, |name, index| find_slot(&slots, name, index))?;
@@ -632,10 +652,7 @@ pub unsafe extern "C" fn rdmacg_rs_write(st: *mut c_void, buf: *const c_char, le
             core::slice::from_raw_parts(buf.cast::<u8>(), len),
         )
     };
-    match write(&cg, buf) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| write(&cg, buf).map(|()| 0))
 }
 
 const _: () = assert!(NR_RESOURCES == bindings::rdmacg_resource_type_RDMACG_RESOURCE_MAX as usize);

@@ -13,16 +13,33 @@
 
 use kernel::{
     bindings,
-    ffi::{c_char, c_int, c_void},
+    ffi::{
+        c_char,
+        c_int,
+        c_void, //
+    },
     prelude::*,
-    seq_file::{seq_print, SeqFile},
-    str::{BStr, CStr, CStrExt},
+    seq_file::{
+        seq_print,
+        SeqFile, //
+    },
+    str::{
+        BStr,
+        CStr,
+        CStrExt, //
+    },
     sync::{
-        atomic::{Atomic, Relaxed},
-        rcu,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        counter,
     },
     types::ForeignOwnable,
-    xarray::{AllocKind, XArray},
+    xarray::{
+        AllocKind,
+        InsertOnly, //
+    },
 };
 
 mod policy;
@@ -144,9 +161,9 @@ impl DevCounts {
 /// The module's state for one network namespace.
 #[pin_data]
 struct NetState {
-    /// By device index; entries are only dropped with the array.
+    /// By device index; a namespace keeps the counts of a device for as long as it lives.
     #[pin]
-    devs: XArray<KBox<DevCounts>>,
+    devs: InsertOnly<KBox<DevCounts>>,
     /// Source GIDs refused to objects of this namespace.
     denied: Atomic<u64>,
     /// Source GIDs that would have been refused (audit mode).
@@ -158,15 +175,10 @@ type State = Pin<KBox<NetState>>;
 impl NetState {
     fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(NetState {
-            devs <- XArray::new(AllocKind::Alloc),
+            devs <- InsertOnly::new(AllocKind::Alloc),
             denied: Atomic::new(0),
             audited: Atomic::new(0),
         })
-    }
-
-    fn dev<'a>(&'a self, index: u32, rcu: &'a rcu::Guard) -> Option<&'a DevCounts> {
-        // SAFETY: Entries of `devs` are only dropped with the array, that is with `self`.
-        unsafe { self.devs.load_rcu(index as usize, rcu) }
     }
 
     /// Counts one more object of type `obj` on device `index`; false if out of memory.
@@ -174,17 +186,14 @@ impl NetState {
         let obj = obj.index();
         let gfp = if may_sleep { GFP_KERNEL } else { GFP_ATOMIC };
         loop {
-            {
-                let rcu = rcu::read_lock();
-                if let Some(d) = self.dev(index, &rcu) {
-                    d.count[obj].fetch_add(1, Relaxed);
-                    return true;
-                }
+            if let Some(d) = self.devs.get(index as usize) {
+                d.count[obj].fetch_add(1, Relaxed);
+                return true;
             }
             let Ok(new) = KBox::new(DevCounts::new(name), gfp) else {
                 return false;
             };
-            match self.devs.lock().insert(index as usize, new, gfp) {
+            match self.devs.insert(index as usize, new, gfp) {
                 // Inserted, or another CPU was first: count in the entry that is there.
                 Ok(()) => {}
                 Err(e) if e.error == EBUSY => {}
@@ -195,15 +204,11 @@ impl NetState {
 
     fn del(&self, index: u32, obj: ObjType) {
         let obj = obj.index();
-        let rcu = rcu::read_lock();
-        let Some(d) = self.dev(index, &rcu) else {
+        let Some(d) = self.devs.get(index as usize) else {
             kernel::warn_on!(true);
             return;
         };
-        if d.count[obj].fetch_sub(1, Relaxed) == 0 {
-            d.count[obj].fetch_add(1, Relaxed);
-            kernel::warn_on!(true);
-        }
+        counter::release(&d.count[obj], 1, OBJ_NAMES[obj]);
     }
 
     /// Counts a refusal (or, in audit mode, a would-be refusal) of this namespace.
@@ -234,10 +239,8 @@ impl NetState {
             seq_print!(m, " {:>8}", n);
         }
         seq_print!(m, "\n");
-        let rcu = rcu::read_lock();
         let mut start = 0usize;
-        // SAFETY: As in `NetState::dev`.
-        while let Some((i, d)) = unsafe { self.devs.find_rcu(start, &rcu) } {
+        while let Some((i, d)) = self.devs.find(start) {
             let name = BStr::from_bytes(&d.name[..d.name_len]);
             seq_print!(m, "{:<16} {:>6}", name, i);
             for c in d.count.iter() {

@@ -2,7 +2,7 @@
 
 //! KUnit property test of the `rdma.max` write path of the rdma controller: the parser
 //! (`parse.rs`), the device resolution (`parse::plan`) and the all-or-nothing application to a
-//! cgroup's pools (`engine::Cg::apply`), the code a write to `rdma.max` runs, included here from
+//! cgroup's pools (`engine::RdmaCgroup::apply`), the code a write to `rdma.max` runs, included here from
 //! `kernel/cgroup/rdma_cgroup/` so that it runs on a detached cgroup state with an invented device
 //! table.
 //!
@@ -61,7 +61,7 @@ impl kernel::Module for RdmaCgroupFuzzTest {
 
 #[kunit_tests(rdma_cgroup_max_fuzz)]
 mod tests {
-    use super::engine::Cg;
+    use super::engine::RdmaCgroup;
     use super::parse;
     use kernel::prelude::*;
     use kernel::sync::atomic::Relaxed;
@@ -247,7 +247,7 @@ mod tests {
 
     // ---- The code under test. ----
 
-    fn snapshot(cg: &Cg, fresh: &[u64; NV]) -> State {
+    fn snapshot(cg: &RdmaCgroup, fresh: &[u64; NV]) -> State {
         let mut st = [*fresh; NSLOTS];
         for (slot, vals) in st.iter_mut().enumerate() {
             if let Some(p) = cg.pool(slot as u32) {
@@ -262,7 +262,7 @@ mod tests {
     }
 
     /// A write as `rdma_cgroup.rs` runs it, with the invented device table as the resolver.
-    fn real_write(cg: &Cg, buf: &[u8]) -> Result {
+    fn real_write(cg: &RdmaCgroup, buf: &[u8]) -> Result {
         let plan = parse::plan(buf, |name, index| {
             model_resolve(name, index).map(|slot| slot as u32)
         })?;
@@ -554,10 +554,10 @@ mod tests {
         let cases = *super::module_parameters::cases.value_ref();
         pr_info!("rdma_cgroup_max_fuzz: seed {} cases {}\n", seed, cases);
 
-        let cg = KBox::pin_init(Cg::new(None), GFP_KERNEL)?;
+        let cg = KBox::pin_init(RdmaCgroup::new(None), GFP_KERNEL)?;
         // What a slot without a pool reads as: a fresh pool's values.
         let fresh = {
-            let scratch = KBox::pin_init(Cg::new(None), GFP_KERNEL)?;
+            let scratch = KBox::pin_init(RdmaCgroup::new(None), GFP_KERNEL)?;
             scratch.pool_or_create(0)?;
             snapshot(&scratch, &[0; NV])[0]
         };

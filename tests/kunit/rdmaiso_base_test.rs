@@ -51,7 +51,12 @@ mod net_namespace {
 #[kunit_tests(rdmaiso_xarray_insert)]
 mod xarray_insert {
     use kernel::prelude::*;
-    use kernel::xarray::{AllocKind, XArray};
+    use kernel::sync::Arc;
+    use kernel::xarray::{
+        AllocKind,
+        InsertOnly,
+        XArray, //
+    };
 
     // Values are boxed before the XArray's lock is taken: it is a spinlock, and allocating
     // under it is a bug (the XArray itself drops the lock for its own allocations).
@@ -102,23 +107,25 @@ mod xarray_insert {
     }
 
     #[test]
-    fn loads_without_the_lock() -> Result {
-        let xa = KBox::pin_init(XArray::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
-        let (seven, big) = (b(7)?, b(2000)?);
-        {
-            let mut g = xa.lock();
-            g.insert(7, seven, GFP_KERNEL)?;
-            g.insert(2000, big, GFP_KERNEL)?;
-        }
-        // SAFETY: Nothing is removed from `xa` before it is dropped.
-        let (a, none) = unsafe { (xa.load_unlocked(7), xa.load_unlocked(8)) };
-        assert_eq!(a.copied(), Some(7));
-        assert!(none.is_none());
-        let rcu = kernel::sync::rcu::read_lock();
-        // SAFETY: As above.
-        let (c, next) = unsafe { (xa.load_rcu(2000, &rcu), xa.find_rcu(8, &rcu)) };
-        assert_eq!(c.copied(), Some(2000));
-        assert_eq!(next.map(|(i, v)| (i, *v)), Some((2000, 2000)));
+    fn insert_only_lookups() -> Result {
+        let xa = KBox::pin_init(InsertOnly::<KBox<u32>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        let (seven, big, again) = (b(7)?, b(2000)?, b(8)?);
+        xa.insert(7, seven, GFP_KERNEL)?;
+        xa.insert(2000, big, GFP_KERNEL)?;
+        // A claimed index stays with its first entry.
+        let err = xa.insert(7, again, GFP_KERNEL).unwrap_err();
+        assert_eq!((err.error, *err.value), (EBUSY, 8));
+        assert_eq!(xa.get(7).copied(), Some(7));
+        assert!(xa.get(8).is_none());
+        assert_eq!(xa.get(2000).copied(), Some(2000));
+        assert_eq!(xa.find(8).map(|(i, v)| (i, *v)), Some((2000, 2000)));
+        assert_eq!(xa.find(0).map(|(i, v)| (i, *v)), Some((7, 7)));
+        assert!(xa.find(2001).is_none());
+        // Arcs: the borrow lasts as long as the array, not as the lookup.
+        let arcs = KBox::pin_init(InsertOnly::<Arc<u64>>::new(AllocKind::Alloc), GFP_KERNEL)?;
+        arcs.insert(3, Arc::new(33, GFP_KERNEL)?, GFP_KERNEL)?;
+        let r: &u64 = arcs.get_ref(3).ok_or(ENOENT)?;
+        assert_eq!((*r, arcs.get_ref(4)), (33, None));
         Ok(())
     }
 

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Insertion into free slots: [`Guard::insert`], [`Guard::alloc`] and [`Guard::alloc_cyclic`];
-//! ordered walks under the lock: [`Guard::find`]; lock-free lookups under RCU:
-//! [`XArray::load_rcu`], [`XArray::find_rcu`].
+//! ordered walks under the lock: [`Guard::find`]. Lock-free lookups are those of
+//! [`super::InsertOnly`].
 //!
 //! Unlike [`Guard::store`], none of these replaces an existing entry, so a caller can claim an
 //! index (a port, an id) without racing against another claimant.
 
 use super::{Guard, StoreError};
 use crate::{
-    alloc, bindings, build_assert::build_assert, error::Error, sync::rcu, types::ForeignOwnable,
+    alloc,
+    bindings,
+    build_assert::build_assert,
+    error::Error,
+    types::ForeignOwnable, //
 };
 use core::ops::RangeInclusive;
 
@@ -218,61 +222,5 @@ impl<T: ForeignOwnable> Guard<'_, T> {
             value,
             error: Error::from_errno(ret),
         })
-    }
-}
-
-impl<T: ForeignOwnable> super::XArray<T> {
-    /// Loads the entry at `index` without taking the lock, under RCU.
-    ///
-    /// # Safety
-    ///
-    /// The caller must ensure that no entry is removed or replaced (and so possibly freed), nor
-    /// borrowed mutably, while the returned borrow is alive, for example because entries are only
-    /// ever removed when the array itself is dropped and never replaced or mutated through the
-    /// lock.
-    pub unsafe fn load_rcu<'a>(
-        &'a self,
-        index: usize,
-        _rcu: &'a rcu::Guard,
-    ) -> Option<T::Borrowed<'a>> {
-        // SAFETY: The caller's guarantee is the one `load_unlocked` needs, for a borrow of `'a`.
-        unsafe { self.load_unlocked(index) }
-    }
-
-    /// Loads the entry at `index` without taking the lock or holding an RCU guard: `xa_load`
-    /// holds the RCU read lock for the lookup itself, and the caller keeps the entry alive.
-    ///
-    /// # Safety
-    ///
-    /// Same as [`XArray::load_rcu`], for a borrow no longer than `&self`.
-    pub unsafe fn load_unlocked(&self, index: usize) -> Option<T::Borrowed<'_>> {
-        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_load` takes the RCU
-        // read lock itself.
-        let ptr = unsafe { bindings::xa_load(self.xa.get(), index) };
-        let ptr = core::ptr::NonNull::new(ptr)?;
-        // SAFETY: `ptr` came from `T::into_foreign` (type invariant) and, by the caller's
-        // guarantee, is not freed while the borrow of `self` lasts.
-        Some(unsafe { T::borrow(ptr.as_ptr()) })
-    }
-
-    /// Finds the first entry at an index `>= start`, without taking the lock, under RCU.
-    ///
-    /// # Safety
-    ///
-    /// Same as [`XArray::load_rcu`].
-    pub unsafe fn find_rcu<'a>(
-        &'a self,
-        start: usize,
-        _rcu: &'a rcu::Guard,
-    ) -> Option<(usize, T::Borrowed<'a>)> {
-        let mut index = start;
-        // SAFETY: `self.xa` is always valid by the type invariant, and `xa_find` may be called
-        // under the RCU read lock without the array's lock; `index` is a valid place.
-        let ptr = unsafe {
-            bindings::xa_find(self.xa.get(), &mut index, usize::MAX, bindings::XA_PRESENT)
-        };
-        let ptr = core::ptr::NonNull::new(ptr)?;
-        // SAFETY: As in `load_rcu`.
-        Some((index, unsafe { T::borrow(ptr.as_ptr()) }))
     }
 }
