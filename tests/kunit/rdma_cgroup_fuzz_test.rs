@@ -29,6 +29,10 @@ mod res;
 #[allow(dead_code)]
 mod parse;
 
+#[path = "../../../../kernel/cgroup/rdma_cgroup/pool.rs"]
+#[allow(dead_code)]
+mod pool;
+
 #[path = "../../../../kernel/cgroup/rdma_cgroup/engine.rs"]
 #[allow(dead_code)]
 mod engine;

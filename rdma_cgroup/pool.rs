@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The counters of one cgroup for one device slot ([`Pool`]) and the hierarchical charge: one
+//! pass up the links from a pool to its parent's, comparing before adding at every level.
+//!
+//! # Memory ordering
+//!
+//! The counters are `Relaxed` everywhere, as `page_counter.c` and `pids.c` keep theirs:
+//!
+//! - A limit holds because each level's usage changes only by a compare-and-exchange that checks
+//!   the new value against the limit it read ([`Counter::add_within_max`]): every change of one
+//!   counter is totally ordered (the atomicity of a read-modify-write, whatever its ordering), so
+//!   no interleaving of chargers takes a level past the `max` they read. Nothing else is
+//!   published through the counters: a charge does not make other memory visible to anyone.
+//! - A write of `rdma.max` below the current usage is not a bug: the charge that read the old
+//!   limit may complete, and later charges are refused until usage falls below the new limit
+//!   (upstream's and `page_counter`'s rule; `rdma.max` writes are not ordered against charges
+//!   in flight on other CPUs).
+//! - Peaks and events are statistics read by `rdma.peak` and `rdma.events`; a reader may see a
+//!   charge's usage before its peak. `rdma.current` is exact for a quiescent cgroup.
+//! - The one place where ordering matters is finding a pool (`engine.rs`).
+
+use super::res::{
+    Resource,
+    NR_RESOURCES, //
+};
+use kernel::{
+    prelude::*,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        counter,
+        Arc, //
+    },
+};
+
+/// The stored value of an unlimited `max`.
+pub(crate) const MAX: u64 = u64::MAX;
+
+/// One resource's counters in one pool.
+pub(crate) struct Counter {
+    pub(crate) usage: Atomic<u64>,
+    pub(crate) max: Atomic<u64>,
+    pub(crate) peak: Atomic<u64>,
+    /// Charges refused because this cgroup or a descendant was at its limit (hierarchical).
+    pub(crate) ev_max: Atomic<u64>,
+    /// Charges refused in this cgroup or a descendant (hierarchical).
+    pub(crate) ev_fail: Atomic<u64>,
+    /// Like `ev_max`, for this cgroup's own limit only.
+    pub(crate) ev_local_max: Atomic<u64>,
+    /// Like `ev_fail`, for charges requested by this cgroup's own tasks only.
+    pub(crate) ev_local_fail: Atomic<u64>,
+}
+
+impl Counter {
+    const fn new() -> Self {
+        Counter {
+            usage: Atomic::new(0),
+            max: Atomic::new(MAX),
+            peak: Atomic::new(0),
+            ev_max: Atomic::new(0),
+            ev_fail: Atomic::new(0),
+            ev_local_max: Atomic::new(0),
+            ev_local_fail: Atomic::new(0),
+        }
+    }
+
+    /// Adds `n` to `usage` if the sum neither wraps nor exceeds `max`, and returns the sum;
+    /// `None` leaves `usage` untouched.
+    #[inline]
+    fn add_within_max(&self, n: u64) -> Option<u64> {
+        let max = self.max.load(Relaxed);
+        let mut old = self.usage.load(Relaxed);
+        loop {
+            let new = old.checked_add(n).filter(|&new| new <= max)?;
+            match self.usage.cmpxchg(old, new, Relaxed) {
+                Ok(_) => return Some(new),
+                Err(seen) => old = seen,
+            }
+        }
+    }
+
+    /// Raises `peak` to at least `v`.
+    fn raise_peak(&self, v: u64) {
+        let mut cur = self.peak.load(Relaxed);
+        while v > cur {
+            match self.peak.cmpxchg(cur, v, Relaxed) {
+                Ok(_) => break,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+}
+
+/// Levels whose counters a charge keeps for raising their peaks without a second lookup.
+pub(crate) const PEAK_LEVELS: usize = 8;
+
+/// The counters of one cgroup for one device slot.
+pub(crate) struct Pool {
+    /// The pool of the same slot of the parent cgroup, if it is accounted.
+    parent: Option<Arc<Pool>>,
+    pub(crate) res: [Counter; NR_RESOURCES],
+    /// Allowed Service Levels, bit n = SL n.
+    pub(crate) sl: Atomic<u32>,
+    /// Allowed User Priorities, bit n = UP n.
+    pub(crate) up: Atomic<u32>,
+    /// Objects of this cgroup or a descendant using SL n (index n) or UP n (index 16 + n).
+    pub(crate) prio_use: [Atomic<u64>; NR_PRIOS],
+    /// Refused uses of an SL (`[0]`) or UP (`[1]`) in this cgroup or a descendant.
+    pub(crate) ev_denied: [Atomic<u64>; 2],
+    /// Like `ev_denied`, for this cgroup's own requests only.
+    pub(crate) ev_local_denied: [Atomic<u64>; 2],
+}
+
+/// Every Service Level allowed (the `sl` of a pool without an `sl=` limit).
+pub(crate) const ALL_SL: u32 = 0xffff;
+/// Every User Priority allowed.
+pub(crate) const ALL_UP: u32 = 0xff;
+
+/// Number of Service Levels (InfiniBand).
+pub(crate) const NR_SL: u32 = 16;
+/// Number of User Priorities (RoCE, 802.1p).
+pub(crate) const NR_UP: u32 = 8;
+pub(crate) const NR_PRIOS: usize = (NR_SL + NR_UP) as usize;
+
+/// A Service Level (InfiniBand ports) or User Priority (RoCE ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prio {
+    /// Service Level, 0-15.
+    Sl(u32),
+    /// User Priority, 0-7.
+    Up(u32),
+}
+
+impl Prio {
+    /// The SL (`ib`) or UP `v`, if in range.
+    pub(crate) fn new(ib: bool, v: u32) -> Option<Prio> {
+        match ib {
+            true if v < NR_SL => Some(Prio::Sl(v)),
+            false if v < NR_UP => Some(Prio::Up(v)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_sl(self) -> bool {
+        matches!(self, Prio::Sl(_))
+    }
+
+    /// The bit of this priority in an allowed-set mask.
+    pub(crate) fn bit(self) -> u32 {
+        match self {
+            Prio::Sl(v) | Prio::Up(v) => 1 << v,
+        }
+    }
+
+    /// The index of this priority's counter in [`Pool::prio_use`].
+    pub(crate) fn use_index(self) -> usize {
+        match self {
+            Prio::Sl(v) => v as usize,
+            Prio::Up(v) => (NR_SL + v) as usize,
+        }
+    }
+
+    /// The index of this kind's counters in [`Pool::ev_denied`].
+    pub(crate) fn event_index(self) -> usize {
+        usize::from(!self.is_sl())
+    }
+}
+
+impl Pool {
+    /// A pool whose parent cgroup's pool of the same slot is `parent`.
+    pub(crate) fn new(parent: Option<Arc<Pool>>) -> Self {
+        Pool {
+            parent,
+            res: [const { Counter::new() }; NR_RESOURCES],
+            sl: Atomic::new(ALL_SL),
+            up: Atomic::new(ALL_UP),
+            prio_use: [const { Atomic::new(0) }; NR_PRIOS],
+            ev_denied: [const { Atomic::new(0) }; 2],
+            ev_local_denied: [const { Atomic::new(0) }; 2],
+        }
+    }
+
+    /// Sets every limit back to `max` and allows every priority.
+    pub(crate) fn clear_limits(&self) {
+        for c in self.res.iter() {
+            c.max.store(MAX, Relaxed);
+        }
+        self.sl.store(ALL_SL, Relaxed);
+        self.up.store(ALL_UP, Relaxed);
+    }
+
+    /// The set of SLs (`ib`) or UPs in use, bit n = priority n.
+    pub(crate) fn in_use(&self, ib: bool) -> u32 {
+        let (first, n) = if ib { (0, NR_SL) } else { (NR_SL, NR_UP) };
+        (0..n)
+            .filter(|i| self.prio_use[(first + i) as usize].load(Relaxed) != 0)
+            .fold(0, |m, i| m | 1 << i)
+    }
+
+    /// Returns the counters of resource `r`.
+    pub(crate) fn get(&self, r: Resource) -> &Counter {
+        &self.res[r as usize]
+    }
+
+    pub(crate) fn parent(&self) -> Option<&Pool> {
+        self.parent.as_deref()
+    }
+
+    /// This pool and those of the same slot in every ancestor, bottom up.
+    pub(crate) fn chain(&self) -> impl Iterator<Item = &Pool> {
+        core::iter::successors(Some(self), |p| p.parent())
+    }
+
+    /// Charges every level in one pass, bottom up: at each level, compare with the limit and
+    /// only then add (a `cmpxchg` loop), so that no level's usage is above its limit or wrapped,
+    /// not even for an instant, whatever `n`; on a refusal take back what this walk added and
+    /// return the level (0: this pool) at its limit and its pool.
+    /// Peaks are raised only once every level took the charge, from the values the walk kept
+    /// (levels past [`PEAK_LEVELS`] read theirs again).
+    pub(crate) fn charge(&self, r: Resource, n: u64) -> Result<(), (usize, &Pool)> {
+        let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
+        let mut levels = 0;
+        for (depth, p) in self.chain().enumerate() {
+            let c = p.get(r);
+            match c.add_within_max(n) {
+                Some(new) => {
+                    if let Some(entry) = charged.get_mut(depth) {
+                        *entry = Some((c, new));
+                    }
+                    levels = depth + 1;
+                }
+                None => {
+                    self.uncharge(r, n, depth);
+                    return Err((depth, p));
+                }
+            }
+        }
+        for (c, new) in charged.iter().take(levels).flatten() {
+            c.raise_peak(*new);
+        }
+        if levels > PEAK_LEVELS {
+            for p in self.chain().skip(PEAK_LEVELS) {
+                let c = p.get(r);
+                c.raise_peak(c.usage.load(Relaxed));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes `n` units of `r` back from the lowest `levels` levels.
+    pub(crate) fn uncharge(&self, r: Resource, n: u64, levels: usize) {
+        for p in self.chain().take(levels) {
+            counter::release(&p.get(r).usage, n, r.name());
+        }
+    }
+}
