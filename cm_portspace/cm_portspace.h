@@ -29,16 +29,12 @@ struct cm_ps_row {
  * Implemented in cm_portspace_main.rs, which #[export] checks against these
  * declarations (this header is in rust/bindings/bindings_helper.h).
  */
-void *cm_ps_rs_net_init(void);
-void cm_ps_rs_net_exit(void *state);
-int cm_ps_rs_insert(void *state, u32 ps, u16 port, void *bind_list);
-void *cm_ps_rs_find(void *state, u32 ps, u16 port);
-void cm_ps_rs_remove(void *state, u32 ps, u16 port);
-int cm_ps_rs_bind_any(void *state, u16 low, u16 high, u16 start,
+int cm_ps_rs_insert(struct net *net, u32 ps, u16 port, void *bind_list);
+void *cm_ps_rs_find(struct net *net, u32 ps, u16 port);
+void cm_ps_rs_remove(struct net *net, u32 ps, u16 port);
+int cm_ps_rs_bind_any(struct net *net, u16 low, u16 high, u16 start,
 		      struct cm_ps_try *try);
 int cm_ps_rs_bind_check(u16 port, int unprivileged_start, struct net *net);
-int cm_ps_rs_show(void *state, struct seq_file *m, struct net *net,
-		  struct cm_ps_chunk *chunk, unsigned int max);
 
 /* Called by the Rust side */
 int cm_ps_glue_try_port(struct cm_ps_try *try, u16 port);
@@ -48,6 +44,8 @@ int cm_ps_glue_owners(struct cm_ps_chunk *chunk, struct net *net, u32 ps,
 		      u16 port, unsigned int skip, struct cm_ps_row *rows,
 		      unsigned int max);
 bool cm_ps_glue_seq_full(struct seq_file *m);
+struct cm_ps_chunk *cm_ps_glue_chunk_alloc(unsigned int *max);
+void cm_ps_glue_chunk_free(struct cm_ps_chunk *chunk);
 int cm_ps_glue_register(void);
 void cm_ps_glue_unregister(void);
 

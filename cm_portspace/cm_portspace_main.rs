@@ -4,8 +4,9 @@
 //!
 //! While loaded, rdma_cm asks this module to store, find and remove its bind lists, to choose
 //! ephemeral ports and to judge privileged ports, per network namespace (patch 0010,
-//! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module and
-//! turns rdma_cm's calls into the plain calls below. The storage is [`space`], the port choice
+//! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module with
+//! rdma_cm and turns its calls into the plain calls below; the port spaces of each namespace are
+//! a [`kernel::net::pernet`] subsystem. The storage is [`space`], the port choice
 //! [`ephemeral`], the privileged-port rule [`privilege`], the `/proc/net/rdma_cm_ports` format
 //! [`listing`]. The module's `unsafe` code is in this file: the `extern "C"` functions below,
 //! their helpers, module registration and `BindList`'s `ForeignOwnable`; the other files have
@@ -19,11 +20,19 @@ use kernel::{
         c_int,
         c_void, //
     },
+    net::{
+        namespace::Net,
+        pernet::{
+            self,
+            PernetData, //
+        },
+    },
     prelude::*,
     seq_file::{
         seq_print,
         SeqFile, //
     },
+    str::CStr,
     types::ForeignOwnable,
 };
 
@@ -33,6 +42,13 @@ mod privilege;
 mod space;
 
 use space::NetPorts;
+
+/// The format of the header and of each row of `/proc/net/rdma_cm_ports`.
+macro_rules! show_line {
+    ($m:expr, $($arg:expr),+ $(,)?) => {
+        seq_print!($m, "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n", $($arg),+)
+    };
+}
 
 module! {
     type: CmPortspace,
@@ -88,54 +104,64 @@ unsafe impl Send for BindList {}
 // SAFETY: As for `Send`: shared references give access to the address only.
 unsafe impl Sync for BindList {}
 
-type State = Pin<KBox<NetPorts<BindList>>>;
+/// The registration of every namespace's port spaces (and `/proc/net/rdma_cm_ports`).
+static NET_PORTS: pernet::Subsys<NetPorts<BindList>> = pernet::Subsys::new();
 
-/// Borrows a namespace's port spaces.
-///
-/// # Safety
-///
-/// `st` comes from [`cm_ps_rs_net_init`] and was not yet passed to [`cm_ps_rs_net_exit`].
-unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetPorts<BindList>> {
-    // SAFETY: By the safety requirements.
-    unsafe { <State as ForeignOwnable>::borrow(st) }
-}
+impl PernetData for NetPorts<BindList> {
+    const PROC_NAME: Option<&'static CStr> = Some(c"rdma_cm_ports");
 
-/// Allocates the (empty) port spaces of a namespace; NULL if out of memory.
-///
-/// # Safety
-///
-/// No requirements (`unsafe` as every function `#[export]` checks against its C declaration).
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_net_init() -> *mut c_void {
-    match KBox::pin_init(NetPorts::<BindList>::new(), GFP_KERNEL) {
-        Ok(s) => s.into_foreign(),
-        Err(_) => core::ptr::null_mut(),
+    fn subsys() -> &'static pernet::Subsys<Self> {
+        &NET_PORTS
+    }
+
+    fn init(_net: &Net) -> impl PinInit<Self, Error> {
+        NetPorts::new()
+    }
+
+    /// The port spaces of a namespace go (or those of every namespace at module exit) only when
+    /// nothing is bound: every rdma_cm ID holds a reference on its namespace, and every stored
+    /// bind list a reference on this module.
+    fn exit(&self, _net: &Net) {
+        kernel::warn_on!(!self.is_empty());
+    }
+
+    fn show(&self, net: &Net, m: &SeqFile) -> Result {
+        show_line!(
+            m,
+            "ps",
+            "port",
+            "state",
+            "ra",
+            "af",
+            "pid",
+            "comm",
+            "local_address",
+            "remote_address"
+        );
+        let chunk = Chunk::new()?;
+        show_ports(self, m, net, &chunk)
     }
 }
 
-/// Frees the port spaces of a namespace that goes away, or of every namespace at module exit.
-///
-/// Both happen only when nothing is bound: every rdma_cm ID holds a reference on its namespace,
-/// and every stored bind list a reference on this module.
+/// The port spaces of namespace `net`.
 ///
 /// # Safety
 ///
-/// `st` is a live state that nobody uses any more.
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_net_exit(st: *mut c_void) {
-    // SAFETY: By the safety requirements, ownership returns to us.
-    let st = unsafe { <State as ForeignOwnable>::from_foreign(st) };
-    kernel::warn_on!(!st.is_empty());
+/// `net` is a live namespace, and the module is registered with rdma_cm (so the pernet
+/// subsystem, registered before and unregistered after, is too) while the borrow lasts.
+unsafe fn state<'a>(net: *mut bindings::net) -> Pin<&'a NetPorts<BindList>> {
+    // SAFETY: By the safety requirements.
+    unsafe { NET_PORTS.get_unchecked(Net::from_ptr(net)) }
 }
 
 /// Stores the bind list of a newly bound `port` of `ps`: 0, `-EBUSY`, `-ENOMEM` or `-EINVAL`.
 ///
 /// # Safety
 ///
-/// `st` is a live state.
+/// `net` is a live namespace, called back by rdma_cm.
 #[export]
 pub unsafe extern "C" fn cm_ps_rs_insert(
-    st: *mut c_void,
+    net: *mut bindings::net,
     ps: u32,
     port: u16,
     bind_list: *mut c_void,
@@ -143,7 +169,7 @@ pub unsafe extern "C" fn cm_ps_rs_insert(
     from_result(|| {
         let bl = NonNull::new(bind_list).ok_or(EINVAL)?;
         // SAFETY: By the safety requirements.
-        unsafe { state(st) }.insert(ps, port, BindList(bl))?;
+        unsafe { state(net) }.insert(ps, port, BindList(bl))?;
         Ok(0)
     })
 }
@@ -152,11 +178,11 @@ pub unsafe extern "C" fn cm_ps_rs_insert(
 ///
 /// # Safety
 ///
-/// `st` is a live state.
+/// `net` is a live namespace, called back by rdma_cm.
 #[export]
-pub unsafe extern "C" fn cm_ps_rs_find(st: *mut c_void, ps: u32, port: u16) -> *mut c_void {
+pub unsafe extern "C" fn cm_ps_rs_find(net: *mut bindings::net, ps: u32, port: u16) -> *mut c_void {
     // SAFETY: By the safety requirements.
-    unsafe { state(st) }
+    unsafe { state(net) }
         .find(ps, port, |bl| bl.0.as_ptr())
         .unwrap_or(core::ptr::null_mut())
 }
@@ -165,11 +191,11 @@ pub unsafe extern "C" fn cm_ps_rs_find(st: *mut c_void, ps: u32, port: u16) -> *
 ///
 /// # Safety
 ///
-/// `st` is a live state.
+/// `net` is a live namespace, called back by rdma_cm.
 #[export]
-pub unsafe extern "C" fn cm_ps_rs_remove(st: *mut c_void, ps: u32, port: u16) {
+pub unsafe extern "C" fn cm_ps_rs_remove(net: *mut bindings::net, ps: u32, port: u16) {
     // SAFETY: By the safety requirements.
-    let gone = unsafe { state(st) }.remove(ps, port);
+    let gone = unsafe { state(net) }.remove(ps, port);
     // rdma_cm only removes what it stored.
     kernel::warn_on!(gone.is_none());
 }
@@ -188,21 +214,22 @@ const EMPTY_ROW: Row = Row {
     afonly: 0,
 };
 
-/// Binds an ID to an ephemeral port of `low..=high` in the namespace of `st`, trying from `start`.
+/// Binds an ID to an ephemeral port of `low..=high` in `net`, trying from `start`.
 ///
 /// # Safety
 ///
-/// `st` is a live state; `t` is the glue's context of this call, valid during it.
+/// `net` is a live namespace, called back by rdma_cm; `t` is the glue's context of this call,
+/// valid during it.
 #[export]
 pub unsafe extern "C" fn cm_ps_rs_bind_any(
-    st: *mut c_void,
+    net: *mut bindings::net,
     low: u16,
     high: u16,
     start: u16,
     t: *mut bindings::cm_ps_try,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    let st = unsafe { state(st) };
+    let st = unsafe { state(net) };
     let mut last_used = st.last_used();
     let skip_reserved = module_parameters::skip_reserved.value();
     let r = ephemeral::bind_any(
@@ -268,13 +295,6 @@ fn field(bytes: &[u8]) -> &str {
     core::str::from_utf8(&bytes[..len]).unwrap_or("?")
 }
 
-/// The format of the header and of each row of `/proc/net/rdma_cm_ports`.
-macro_rules! show_line {
-    ($m:expr, $($arg:expr),+ $(,)?) => {
-        seq_print!($m, "{:<5} {:>5} {:<17} {:>2} {:>2} {:>7} {:<15} {} {}\n", $($arg),+)
-    };
-}
-
 /// Shows one row: an ID bound to `port` of the port space called `name`.
 fn show_row(m: &SeqFile, name: &str, port: u16, r: &Row) {
     let mut comm = [0u8; bindings::TASK_COMM_LEN as usize];
@@ -294,25 +314,47 @@ fn show_row(m: &SeqFile, name: &str, port: u16, r: &Row) {
     );
 }
 
-/// Shows the rows of every bound port of `st`, reading the IDs of a port `max` at a time; stops
-/// early once `m`'s buffer is full, since seq_file then shows everything again into a larger one.
+/// The glue's buffer of the IDs of one listing (`struct cm_ps_chunk`, private to `glue.c`).
 ///
-/// # Safety
+/// # Invariants
 ///
-/// `net` is the live network namespace whose port spaces `st` are, `m` (shown through `seq`) a
-/// seq_file being shown, and `chunk` the glue's buffer of a listing, with room for `max` IDs and
-/// used by nothing else during this call.
-unsafe fn show_ports(
-    st: Pin<&NetPorts<BindList>>,
-    m: *mut bindings::seq_file,
-    seq: &SeqFile,
-    net: *mut bindings::net,
-    chunk: *mut bindings::cm_ps_chunk,
+/// `ptr` is a buffer from `cm_ps_glue_chunk_alloc()` with room for `max` IDs, owned by `self`.
+struct Chunk {
+    ptr: NonNull<bindings::cm_ps_chunk>,
     max: u32,
-) -> Result {
+}
+
+impl Chunk {
+    fn new() -> Result<Self> {
+        let mut max = 0;
+        // SAFETY: `max` is a valid place.
+        let ptr = unsafe { bindings::cm_ps_glue_chunk_alloc(&mut max) };
+        // INVARIANT: A non-null result is a buffer for `max` IDs, now ours.
+        NonNull::new(ptr)
+            .map(|ptr| Chunk { ptr, max })
+            .ok_or(ENOMEM)
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `cm_ps_glue_chunk_alloc()` and owned (type invariant).
+        unsafe { bindings::cm_ps_glue_chunk_free(self.ptr.as_ptr()) };
+    }
+}
+
+/// Shows the rows of every bound port of `st`, the port spaces of `net`, reading the IDs of a
+/// port `chunk.max` at a time; stops early once `m`'s buffer is full, since seq_file then shows
+/// everything again into a larger one.
+fn show_ports(st: &NetPorts<BindList>, m: &SeqFile, net: &Net, chunk: &Chunk) -> Result {
+    let max = chunk.max;
     if max == 0 {
         return Err(EINVAL);
     }
+    // CAST: `SeqFile` is a transparent wrapper of `struct seq_file`.
+    let raw = core::ptr::from_ref(m)
+        .cast_mut()
+        .cast::<bindings::seq_file>();
     // One buffer of `max` rows for the whole show, whatever the number of IDs.
     let len = usize::try_from(max).map_err(|_| EINVAL)?;
     let mut rows = KVec::from_elem(EMPTY_ROW, len, GFP_KERNEL)?;
@@ -324,14 +366,16 @@ unsafe fn show_ports(
             // an ID may show twice or not at all; the loop ends once `skip` reaches the count.
             let mut skip = 0u32;
             loop {
-                // SAFETY: `m` is being shown, by the safety requirements.
-                if unsafe { bindings::cm_ps_glue_seq_full(m) } {
+                // SAFETY: `m` is being shown.
+                if unsafe { bindings::cm_ps_glue_seq_full(raw) } {
                     return Ok(());
                 }
-                // SAFETY: By the safety requirements; `rows` holds `max` rows.
-                let (total, filled) = unsafe { owners(chunk, net, ps, port, skip, &mut rows) }?;
+                // SAFETY: `net` is live (borrowed); `chunk` holds `max` IDs (type invariant) and
+                // is ours (borrowed for the whole show); `rows` holds `max` rows.
+                let (total, filled) =
+                    unsafe { owners(chunk.ptr.as_ptr(), net.as_ptr(), ps, port, skip, &mut rows) }?;
                 for r in &rows[..filled] {
-                    show_row(seq, name, port, r);
+                    show_row(m, name, port, r);
                 }
                 skip = skip.saturating_add(max);
                 if skip >= total {
@@ -343,45 +387,18 @@ unsafe fn show_ports(
     Ok(())
 }
 
-/// Shows `/proc/net/rdma_cm_ports` of `net`, whose port spaces `st` are, reading the IDs of a
-/// port `max` at a time into the glue's `chunk`: 0, or the negative errno that the read returns.
-///
-/// # Safety
-///
-/// `st` is the live state of `net`, `m` a seq_file being shown, and `chunk` the glue's buffer of
-/// a listing, with room for `max` IDs and used by nothing else during this call.
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_show(
-    st: *mut c_void,
-    m: *mut bindings::seq_file,
-    net: *mut bindings::net,
-    chunk: *mut bindings::cm_ps_chunk,
-    max: u32,
-) -> c_int {
-    // SAFETY: By the safety requirements.
-    let (st, seq) = unsafe { (state(st), SeqFile::from_raw(m)) };
-    show_line!(
-        seq,
-        "ps",
-        "port",
-        "state",
-        "ra",
-        "af",
-        "pid",
-        "comm",
-        "local_address",
-        "remote_address"
-    );
-    // SAFETY: By the safety requirements.
-    from_result(|| unsafe { show_ports(st, m, seq, net, chunk, max) }.map(|()| 0))
+/// The module: the per-namespace port spaces, and the registration with rdma_cm while it lives.
+struct CmPortspace {
+    /// Dropped after [`CmPortspace::drop`] unregistered from rdma_cm: nothing uses them then.
+    _ports: pernet::Registration<NetPorts<BindList>>,
 }
-
-struct CmPortspace;
 
 impl kernel::Module for CmPortspace {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let ports = NET_PORTS.register()?;
         // SAFETY: No requirements. Last in init: from here on the module stores bind lists, each
-        // holding a reference on it.
+        // holding a reference on it, in the port spaces registered above (kept until after
+        // `CmPortspace::drop` unregisters).
         kernel::error::to_result(unsafe { bindings::cm_ps_glue_register() })?;
         pr_info!(
             "rdma_cm port spaces per network namespace (reserved ports {})\n",
@@ -391,7 +408,7 @@ impl kernel::Module for CmPortspace {
                 "not skipped"
             }
         );
-        Ok(CmPortspace)
+        Ok(CmPortspace { _ports: ports })
     }
 }
 

@@ -2,38 +2,25 @@
 /*
  * cm_portspace: the C side.
  *
- * Registers a pernet subsystem for the per-namespace port spaces (state
- * owned by the Rust side) and /proc/net/rdma_cm_ports, then registers with
- * rdma_cm as the owner of its port spaces (rdma_cm_ps_register()).  Each
- * call from rdma_cm becomes plain arguments for cm_portspace_main.rs, where
- * the storage, the ephemeral port choice, the privileged-port rule and the
+ * Registers with rdma_cm as the owner of its port spaces
+ * (rdma_cm_ps_register()) once the Rust side has registered the
+ * per-namespace port spaces and /proc/net/rdma_cm_ports.  Each call from
+ * rdma_cm becomes plain arguments for cm_portspace_main.rs, where the
+ * storage, the ephemeral port choice, the privileged-port rule and the
  * listing live.
  */
 
 #include <linux/capability.h>
 #include <linux/module.h>
-#include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
-#include <net/netns/generic.h>
 #include <rdma/ib.h>
 #include <rdma/rdma_cm_ps.h>
 
 #include "cm_portspace.h"
-
-static unsigned int cm_ps_net_id __read_mostly;
-
-struct cm_ps_net {
-	void *state;		/* Rust, cm_ps_rs_net_init() */
-};
-
-static void *net_state(struct net *net)
-{
-	return ((struct cm_ps_net *)net_generic(net, cm_ps_net_id))->state;
-}
 
 /* One bind_any() call: what cm_ps_glue_try_port() needs */
 struct cm_ps_try {
@@ -85,6 +72,18 @@ struct cm_ps_chunk {
 	struct rdma_cm_ps_owner o[CM_PS_CHUNK];
 };
 
+/* The buffer of one listing, with room for *@max IDs; NULL if out of memory */
+struct cm_ps_chunk *cm_ps_glue_chunk_alloc(unsigned int *max)
+{
+	*max = CM_PS_CHUNK;
+	return kmalloc_obj(struct cm_ps_chunk);
+}
+
+void cm_ps_glue_chunk_free(struct cm_ps_chunk *chunk)
+{
+	kfree(chunk);
+}
+
 /*
  * Rows of the IDs [@skip, @skip + @max) bound to @port, @max at most
  * CM_PS_CHUNK: how many IDs are bound to @port, or a -errno.
@@ -126,19 +125,19 @@ static int cm_ps_insert(void *priv, struct net *net,
 			enum rdma_ucm_port_space ps, u16 port,
 			struct rdma_bind_list *bl)
 {
-	return cm_ps_rs_insert(net_state(net), ps, port, bl);
+	return cm_ps_rs_insert(net, ps, port, bl);
 }
 
 static struct rdma_bind_list *cm_ps_find(void *priv, struct net *net,
 					 enum rdma_ucm_port_space ps, u16 port)
 {
-	return cm_ps_rs_find(net_state(net), ps, port);
+	return cm_ps_rs_find(net, ps, port);
 }
 
 static void cm_ps_remove(void *priv, struct net *net,
 			 enum rdma_ucm_port_space ps, u16 port)
 {
-	cm_ps_rs_remove(net_state(net), ps, port);
+	cm_ps_rs_remove(net, ps, port);
 }
 
 static int cm_ps_bind_any(void *priv, struct net *net,
@@ -155,7 +154,7 @@ static int cm_ps_bind_any(void *priv, struct net *net,
 	int low, high;
 
 	inet_get_local_port_range(net, &low, &high);
-	return cm_ps_rs_bind_any(net_state(net), low, high,
+	return cm_ps_rs_bind_any(net, low, high,
 				 get_random_u32_inclusive(low, high), &try);
 }
 
@@ -178,76 +177,22 @@ static const struct rdma_cm_ps_ops cm_ps_ops = {
 	.bind_check = cm_ps_bind_check,
 };
 
-static int cm_ps_proc_show(struct seq_file *m, void *v)
-{
-	struct net *net = seq_file_single_net(m);
-	struct cm_ps_chunk *chunk;
-	int ret;
-
-	chunk = kmalloc_obj(*chunk);
-	if (!chunk)
-		return -ENOMEM;
-	ret = cm_ps_rs_show(net_state(net), m, net, chunk, CM_PS_CHUNK);
-	kfree(chunk);
-	return ret;
-}
-
-static int __net_init cm_ps_net_init(struct net *net)
-{
-	struct cm_ps_net *cn = net_generic(net, cm_ps_net_id);
-
-	cn->state = cm_ps_rs_net_init();
-	if (!cn->state)
-		return -ENOMEM;
-	if (!proc_create_net_single("rdma_cm_ports", 0444, net->proc_net,
-				    cm_ps_proc_show, NULL)) {
-		cm_ps_rs_net_exit(cn->state);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void __net_exit cm_ps_net_exit(struct net *net)
-{
-	struct cm_ps_net *cn = net_generic(net, cm_ps_net_id);
-
-	/* Waits for readers of the file */
-	remove_proc_entry("rdma_cm_ports", net->proc_net);
-	cm_ps_rs_net_exit(cn->state);
-}
-
-static struct pernet_operations cm_ps_net_ops = {
-	.init = cm_ps_net_init,
-	.exit = cm_ps_net_exit,
-	.id = &cm_ps_net_id,
-	.size = sizeof(struct cm_ps_net),
-};
-
 /*
- * Called last by the Rust module's init: every namespace gets its state,
- * then every existing binding moves to the module (all or none).
+ * Called last by the Rust module's init, once every namespace has its
+ * state: every existing binding moves to the module (all or none).
  */
 int cm_ps_glue_register(void)
 {
-	int ret;
-
-	ret = register_pernet_subsys(&cm_ps_net_ops);
-	if (ret)
-		return ret;
-	ret = rdma_cm_ps_register(&cm_ps_ops, NULL);
-	if (ret)
-		unregister_pernet_subsys(&cm_ps_net_ops);
-	return ret;
+	return rdma_cm_ps_register(&cm_ps_ops, NULL);
 }
 
 /*
  * Called by the Rust module's exit, which only runs when no port is bound
  * (each stored binding holds a module reference): after
- * rdma_cm_ps_unregister() rdma_cm calls nothing here; then the (empty)
- * per-namespace state goes.
+ * rdma_cm_ps_unregister() rdma_cm calls nothing here; then the Rust side
+ * unregisters the (empty) per-namespace state.
  */
 void cm_ps_glue_unregister(void)
 {
 	rdma_cm_ps_unregister(&cm_ps_ops);
-	unregister_pernet_subsys(&cm_ps_net_ops);
 }

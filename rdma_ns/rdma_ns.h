@@ -9,7 +9,7 @@
 #include <linux/types.h>
 #include <rdma/rdma_ns.h>
 
-struct seq_file;
+struct net;
 
 /* What the GID entry of a source GID tells about its owner */
 enum rdma_ns_gid_kind {
@@ -40,15 +40,12 @@ struct rdma_ns_facts {
  * Implemented in rdma_ns_main.rs, which #[export] checks against these
  * declarations (this header is in rust/bindings/bindings_helper.h).
  */
-void *rdma_ns_rs_net_init(void);
-void rdma_ns_rs_net_exit(void *state);
-bool rdma_ns_rs_obj_add(void *state, u32 dev_index, const char *dev_name,
+bool rdma_ns_rs_obj_add(struct net *net, u32 dev_index, const char *dev_name,
 			enum rdma_ns_obj obj, bool may_sleep);
-void rdma_ns_rs_obj_del(void *state, u32 dev_index, enum rdma_ns_obj obj);
-int rdma_ns_rs_check(void *owner_state, const struct rdma_ns_facts *facts);
-int rdma_ns_rs_check_raw(void *state, const char *dev_name,
+void rdma_ns_rs_obj_del(struct net *net, u32 dev_index, enum rdma_ns_obj obj);
+int rdma_ns_rs_check(struct net *owner, const struct rdma_ns_facts *facts);
+int rdma_ns_rs_check_raw(struct net *net, const char *dev_name,
 			 enum rdma_ns_raw kind, bool shared, bool initial, u32 inum);
-void rdma_ns_rs_show(void *state, struct seq_file *m);
 
 /* Called by the Rust side */
 bool rdma_ns_glue_ratelimit(void);

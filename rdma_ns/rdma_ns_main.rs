@@ -6,17 +6,23 @@
 //! loaded, and asks it whether a user object may use a source GID (patch 0008; rxe also for the
 //! address vector of a UD work request, patch 0016) and whether a task may create a raw packet QP
 //! (patch 0016). `glue.c` turns those callbacks into plain facts; this crate decides ([`policy`]),
-//! counts the objects of each namespace per device and prints them in `/proc/net/rdma_ns`. The
-//! module's `unsafe` code is in this file: the `extern "C"` functions below and what they use
-//! (module registration, the per-netns state behind a `void *`, the caller's task); [`policy`]
-//! has none. See `Documentation/rdma_ns.rst` in the project.
+//! counts the objects of each namespace per device (a [`kernel::net::pernet`] subsystem) and
+//! prints them in `/proc/net/rdma_ns`. The module's `unsafe` code is in this file: the
+//! `extern "C"` functions below and what they use (the registration with ib_core, the state of
+//! the namespace a callback names, the caller's task); [`policy`] has none. See `Documentation/rdma_ns.rst` in the project.
 
 use kernel::{
     bindings,
     ffi::{
         c_char,
-        c_int,
-        c_void, //
+        c_int, //
+    },
+    net::{
+        namespace::Net,
+        pernet::{
+            self,
+            PernetData, //
+        },
     },
     prelude::*,
     seq_file::{
@@ -35,7 +41,6 @@ use kernel::{
         },
         counter,
     },
-    types::ForeignOwnable,
     xarray::{
         AllocKind,
         InsertOnly, //
@@ -170,8 +175,6 @@ struct NetState {
     audited: Atomic<u64>,
 }
 
-type State = Pin<KBox<NetState>>;
-
 impl NetState {
     fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(NetState {
@@ -221,7 +224,7 @@ impl NetState {
         c.fetch_add(1, Relaxed);
     }
 
-    fn show(&self, m: &SeqFile) {
+    fn show_counts(&self, m: &SeqFile) {
         let mode = match mode() {
             Mode::Audit => "audit",
             Mode::Enforce => "enforce",
@@ -269,48 +272,45 @@ fn deny_raw() -> bool {
     module_parameters::deny_raw.value()
 }
 
-/// Borrows a namespace's state.
-///
-/// # Safety
-///
-/// `st` comes from [`rdma_ns_rs_net_init`] and was not yet passed to [`rdma_ns_rs_net_exit`].
-unsafe fn state<'a>(st: *mut c_void) -> Pin<&'a NetState> {
-    // SAFETY: By the safety requirements.
-    unsafe { <State as ForeignOwnable>::borrow(st) }
-}
+/// The registration of every namespace's [`NetState`] (and `/proc/net/rdma_ns`).
+static NET_STATES: pernet::Subsys<NetState> = pernet::Subsys::new();
 
-/// Allocates the state of a namespace; NULL if out of memory.
-///
-/// # Safety
-///
-/// No requirements (`unsafe` as every function `#[export]` checks against its C declaration).
-#[export]
-pub unsafe extern "C" fn rdma_ns_rs_net_init() -> *mut c_void {
-    match KBox::pin_init(NetState::new(), GFP_KERNEL) {
-        Ok(s) => s.into_foreign().cast(),
-        Err(_) => core::ptr::null_mut(),
+impl PernetData for NetState {
+    const PROC_NAME: Option<&'static CStr> = Some(c"rdma_ns");
+
+    fn subsys() -> &'static pernet::Subsys<Self> {
+        &NET_STATES
+    }
+
+    fn init(_net: &Net) -> impl PinInit<Self, Error> {
+        NetState::new()
+    }
+
+    fn show(&self, _net: &Net, m: &SeqFile) -> Result {
+        self.show_counts(m);
+        Ok(())
     }
 }
 
-/// Frees the state of a namespace that goes away (or of every namespace at module exit).
+/// The state of namespace `net`.
 ///
 /// # Safety
 ///
-/// `st` is a live state that nobody uses any more.
-#[export]
-pub unsafe extern "C" fn rdma_ns_rs_net_exit(st: *mut c_void) {
-    // SAFETY: By the safety requirements, ownership returns to us.
-    drop(unsafe { <State as ForeignOwnable>::from_foreign(st) });
+/// `net` is a live namespace, and the module is registered with ib_core (so the pernet
+/// subsystem, registered before and unregistered after, is too) while the borrow lasts.
+unsafe fn state<'a>(net: *mut bindings::net) -> Pin<&'a NetState> {
+    // SAFETY: By the safety requirements.
+    unsafe { NET_STATES.get_unchecked(Net::from_ptr(net)) }
 }
 
-/// Counts a new object of type `obj` of the namespace of `st` on device `dev`.
+/// Counts a new object of type `obj` of namespace `net` on device `dev`.
 ///
 /// # Safety
 ///
-/// `st` is a live state; `name` a valid C string.
+/// `net` is a live namespace, called back by ib_core; `name` a valid C string.
 #[export]
 pub unsafe extern "C" fn rdma_ns_rs_obj_add(
-    st: *mut c_void,
+    net: *mut bindings::net,
     dev: u32,
     name: *const c_char,
     obj: bindings::rdma_ns_obj,
@@ -320,7 +320,7 @@ pub unsafe extern "C" fn rdma_ns_rs_obj_add(
         return false;
     };
     // SAFETY: By the safety requirements.
-    let (st, name) = unsafe { (state(st), CStr::from_char_ptr(name)) };
+    let (st, name) = unsafe { (state(net), CStr::from_char_ptr(name)) };
     st.add(dev, name, obj, may_sleep)
 }
 
@@ -328,12 +328,16 @@ pub unsafe extern "C" fn rdma_ns_rs_obj_add(
 ///
 /// # Safety
 ///
-/// `st` is a live state.
+/// `net` is a live namespace, called back by ib_core.
 #[export]
-pub unsafe extern "C" fn rdma_ns_rs_obj_del(st: *mut c_void, dev: u32, obj: bindings::rdma_ns_obj) {
+pub unsafe extern "C" fn rdma_ns_rs_obj_del(
+    net: *mut bindings::net,
+    dev: u32,
+    obj: bindings::rdma_ns_obj,
+) {
     if let Ok(obj) = ObjType::try_from(obj) {
         // SAFETY: By the safety requirements.
-        unsafe { state(st) }.del(dev, obj);
+        unsafe { state(net) }.del(dev, obj);
     }
 }
 
@@ -372,10 +376,11 @@ fn what(verdict: Verdict) -> &'static str {
 ///
 /// # Safety
 ///
-/// `owner` is NULL or a live state; `f` points to valid facts whose strings are valid.
+/// `owner` is NULL or a live namespace, called back by ib_core; `f` points to valid facts whose
+/// strings are valid.
 #[export]
 pub unsafe extern "C" fn rdma_ns_rs_check(
-    owner: *mut c_void,
+    owner: *mut bindings::net,
     f: *const bindings::rdma_ns_facts,
 ) -> c_int {
     // SAFETY: By the safety requirements.
@@ -390,9 +395,9 @@ pub unsafe extern "C" fn rdma_ns_rs_check(
     if verdict == Verdict::Allow {
         return 0;
     }
-    if let Some(p) = core::ptr::NonNull::new(owner) {
-        // SAFETY: `owner` is a live state by the safety requirements.
-        unsafe { state(p.as_ptr()) }.count(verdict);
+    if !owner.is_null() {
+        // SAFETY: `owner` is a live namespace by the safety requirements.
+        unsafe { state(owner) }.count(verdict);
     }
     // SAFETY: No requirements.
     if unsafe { bindings::rdma_ns_glue_ratelimit() } {
@@ -443,15 +448,15 @@ pub unsafe extern "C" fn rdma_ns_rs_check(
     }
 }
 
-/// May a task of the namespace of `st` (inode number `inum`) get raw access `kind` (a raw packet
-/// QP, an mlx5 DEVX context) to device `dev`? 0, or `-EPERM`.
+/// May a task of namespace `net` (inode number `inum`) get raw access `kind` (a raw packet QP,
+/// an mlx5 DEVX context) to device `dev`? 0, or `-EPERM`.
 ///
 /// # Safety
 ///
-/// `st` is a live state; `dev` a valid C string.
+/// `net` is a live namespace, called back by ib_core; `dev` a valid C string.
 #[export]
 pub unsafe extern "C" fn rdma_ns_rs_check_raw(
-    st: *mut c_void,
+    net: *mut bindings::net,
     dev: *const c_char,
     kind: bindings::rdma_ns_raw,
     shared: bool,
@@ -463,7 +468,7 @@ pub unsafe extern "C" fn rdma_ns_rs_check_raw(
         return 0;
     }
     // SAFETY: By the safety requirements.
-    unsafe { state(st) }.count(verdict);
+    unsafe { state(net) }.count(verdict);
     // SAFETY: No requirements.
     if unsafe { bindings::rdma_ns_glue_ratelimit() } {
         // SAFETY: `dev` is valid by the safety requirements.
@@ -486,23 +491,17 @@ pub unsafe extern "C" fn rdma_ns_rs_check_raw(
     }
 }
 
-/// Shows `/proc/net/rdma_ns` of the namespace of `st`.
-///
-/// # Safety
-///
-/// `st` is a live state and `m` a seq_file being shown.
-#[export]
-pub unsafe extern "C" fn rdma_ns_rs_show(st: *mut c_void, m: *mut bindings::seq_file) {
-    // SAFETY: By the safety requirements.
-    let (st, m) = unsafe { (state(st), SeqFile::from_raw(m)) };
-    st.show(m);
+/// The module: the per-namespace state, and the policy registered with ib_core while it lives.
+struct RdmaNs {
+    /// Dropped after [`RdmaNs::drop`] unregistered the policy: no callback uses the state then.
+    _states: pernet::Registration<NetState>,
 }
-
-struct RdmaNs;
 
 impl kernel::Module for RdmaNs {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: No requirements; registers the policy (and the pernet state it uses).
+        let states = NET_STATES.register()?;
+        // SAFETY: No requirements; registers the policy, which uses the state registered above
+        // (and kept until after `RdmaNs::drop` unregisters the policy).
         kernel::error::to_result(unsafe { bindings::rdma_ns_glue_register() })?;
         pr_info!(
             "source GID checks {} in shared netns mode{}\n",
@@ -516,13 +515,13 @@ impl kernel::Module for RdmaNs {
                 ""
             }
         );
-        Ok(RdmaNs)
+        Ok(RdmaNs { _states: states })
     }
 }
 
 impl Drop for RdmaNs {
     fn drop(&mut self) {
-        // SAFETY: Registered in `init`; after this no callback runs.
+        // SAFETY: Registered in `init`; after this no callback runs. The state goes next.
         unsafe { bindings::rdma_ns_glue_unregister() };
     }
 }

@@ -2,7 +2,9 @@
 
 #include <linux/nsproxy.h>
 #include <linux/sched.h>
+#include <linux/seq_file_net.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #ifdef CONFIG_NET
 
@@ -27,6 +29,16 @@ __rust_helper struct net *rust_helper_current_net_ns(void)
 	struct nsproxy *nsproxy = current->nsproxy;
 
 	return nsproxy ? nsproxy->net_ns : NULL;
+}
+
+__rust_helper void *rust_helper_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
+}
+
+__rust_helper struct net *rust_helper_seq_file_single_net(struct seq_file *seq)
+{
+	return seq_file_single_net(seq);
 }
 
 #endif
