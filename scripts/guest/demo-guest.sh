@@ -97,18 +97,8 @@ cleanup() {
 # Waiting helpers that start no process (process start-up is slow under
 # TCG): rdmaiso_nap, rdmaiso_has, rdmaiso_waitfor (scripts/guest/rdmaiso-lib.sh).
 
-# kv <file> <key>: the value of <key> on $DEV's line of an rdma.* file.
-kv() {
-	local line w
-	while read -r line; do
-		[[ $line == "$DEV "* ]] || continue
-		for w in $line; do
-			[[ $w == "$2="* ]] && { echo "${w#*=}"; return 0; }
-		done
-	done <"$1"
-	echo "?"
-	return 1
-}
+# kv <file> <key>: the value of <key> on $DEV's line of an rdma.* file, or "?".
+kv() { rdmaiso_val "$1" "$DEV" "$2" || { echo "?"; return 1; }; }
 
 # keys <file> <key...>: "k1=v1 k2=v2 ..." from $DEV's line of an rdma.* file.
 keys() {

@@ -27,6 +27,23 @@ tap_done() {
 	[ "$__tap_fail" -eq 0 ]
 }
 
+# Values of the key=value files of the rdma controller (rdma.max, rdma.current,
+# rdma.peak, rdma.events: one line per device).
+# rdmaiso_word <words> <key>: the value of <key>= among <words>.
+rdmaiso_word() {
+	local w
+	for w in $1; do
+		[[ $w == "$2="* ]] && { echo "${w#*=}"; return 0; }
+	done
+	return 1
+}
+# rdmaiso_val <file> <device> <key>: the value of <key> on <device>'s line.
+rdmaiso_val() {
+	local line
+	line=$(grep "^$2 " "$1" 2>/dev/null) || return 1
+	rdmaiso_word "$line" "$3"
+}
+
 # Waiting without starting a process (process start-up is slow under TCG).
 # rdmaiso_nap <seconds>: sleep: a read that times out, from a fifo that
 # nobody writes (made on first use, unlinked at once, kept open).

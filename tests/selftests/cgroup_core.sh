@@ -159,14 +159,14 @@ for ty in qp mr pd; do
 	(echo $BASHPID > $T/k/cgroup.procs && exec "$OBJS" rxe_core $ty 4 600) >/dev/null 2>&1 &
 done
 # val <line> <key>: the value of a key in an rdma.current line
-val() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 for _ in $(seq 300); do
 	cur=$(grep '^rxe_core ' $T/k/rdma.current)
-	[ "$(val "$cur" qp)" = 4 ] && [ "$(val "$cur" mr)" = 4 ] && [ "$(val "$cur" pd)" -ge 4 ] && break
+	[ "$(rdmaiso_word "$cur" qp)" = 4 ] && [ "$(rdmaiso_word "$cur" mr)" = 4 ] &&
+		[ "$(rdmaiso_word "$cur" pd)" -ge 4 ] && break
 	sleep 0.2
 done
 tap_check "three holders in k: rdma.current shows their objects ($cur)" \
-	test "$(val "$cur" hca_handle)/$(val "$cur" qp)/$(val "$cur" mr)" = 3/4/4
+	test "$(rdmaiso_word "$cur" hca_handle)/$(rdmaiso_word "$cur" qp)/$(rdmaiso_word "$cur" mr)" = 3/4/4
 echo 1 > $T/k/cgroup.kill
 wait 2>/dev/null
 for _ in $(seq 300); do

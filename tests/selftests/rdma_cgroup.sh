@@ -33,9 +33,7 @@ echo +rdma > $CG/cgroup.subtree_control
 mkdir $T || exit 1
 
 line() { grep "^rxe_cg " "$1"; }
-val() {	# val <file> <key>: the value of key on rxe_cg's line
-	line "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
+val() { rdmaiso_val "$1" rxe_cg "$2"; }	# val <file> <key>
 # run <cgroup> <args...>: run rdma_objs inside a cgroup
 run() {
 	local cg=$1

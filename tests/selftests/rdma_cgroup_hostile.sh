@@ -58,9 +58,7 @@ done
 echo +rdma > $CG/cgroup.subtree_control
 mkdir $T && echo +rdma > $T/cgroup.subtree_control && mkdir $T/a $T/b || exit 1
 
-val() {	# val <file> <key>: the value of key on rxe_mr's line
-	grep "^rxe_mr " "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
+val() { rdmaiso_val "$1" rxe_mr "$2"; }	# val <file> <key>
 run() {	# run <cgroup> <program> <args...>: run a program inside a cgroup
 	local cg=$1
 	shift
@@ -215,19 +213,18 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 if [ "$excl" = 0 ]; then
-	xval() { grep "^rxe_x " $T/rdma.max | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 	ip link add xa0 type veth peer name xa1 && ip link set xa0 up && ip link set xa1 up &&
 		ip netns add mr_n1 && rdma link add rxe_x type rxe netdev xa0 &&
 		echo "rxe_x qp=3" > $T/rdma.max && rdma dev set rxe_x netns mr_n1 &&
 		ip netns exec mr_n1 rdma link del rxe_x
 	ok=$?
 	rdma link add rxe_x type rxe netdev xa0
-	got=$(xval qp)
+	got=$(rdmaiso_val $T/rdma.max rxe_x qp)
 	tap_check "exclusive mode: rxe_x limited to qp=3 and deleted in another netns, a new rxe_x in the initial netns starts unlimited (setup $ok, qp=$got)" \
 		test "$ok/$got" = 0/max
 	echo "rxe_x qp=4" > $T/rdma.max && rdma link del rxe_x && rdma link add rxe_x type rxe netdev xa0
-	tap_check "exclusive mode: the same name in the same netns gets its limits back (qp=$(xval qp))" \
-		test "$(xval qp)" = 4
+	tap_check "exclusive mode: the same name in the same netns gets its limits back (qp=$(rdmaiso_val $T/rdma.max rxe_x qp))" \
+		test "$(rdmaiso_val $T/rdma.max rxe_x qp)" = 4
 	excl_cleanup
 	tap_check "back to shared netns mode" sh -c "rdma system show | grep -q 'netns shared'"
 else

@@ -104,7 +104,7 @@ EOF
 echo "# linux.resources.rdma: $(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["linux"]["resources"]["rdma"]))' "$B/config.json")"
 
 line() { grep "^$DEV " "$1" 2>/dev/null; }
-val() { line "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+val() { rdmaiso_val "$1" "$DEV" "$2"; }
 tap_plan_begin
 
 # runc create sets the cgroup up (limits included) before the process runs.
