@@ -79,6 +79,7 @@ deploy_fragment() {
 		CONFIG_RUST_INLINE_HELPERS=y
 		CONFIG_CGROUPS=y
 		CONFIG_CGROUP_RDMA=y
+		CONFIG_CGROUP_RDMA_RUST=y
 		CONFIG_NET_NS=y
 		CONFIG_INFINIBAND=m
 		CONFIG_INFINIBAND_USER_ACCESS=m
@@ -93,7 +94,7 @@ deploy_fragment() {
 	EOF
 }
 # What must hold after Kconfig had its say (y, m, or y|m).
-REQUIRED="CONFIG_RUST=y CONFIG_CGROUP_RDMA=y CONFIG_NET_NS=y CONFIG_INFINIBAND=y|m
+REQUIRED="CONFIG_RUST=y CONFIG_CGROUP_RDMA=y CONFIG_CGROUP_RDMA_RUST=y CONFIG_NET_NS=y CONFIG_INFINIBAND=y|m
 CONFIG_INFINIBAND_USER_ACCESS=y|m CONFIG_INFINIBAND_ADDR_TRANS=y
 CONFIG_RDMAISO_RDMA_NS=m CONFIG_RDMAISO_CM_PORTSPACE=m"
 
@@ -237,7 +238,7 @@ tools="$DEBDIR/rdmaiso-tools_${tver}_all.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$tools" >/dev/null
 
 # 4. What was made.
-grep -q '^CONFIG_CGROUP_RDMA=y' "$OUT/.config" && echo "  kernel $release: rdma controller built in; rdma_ns, cm_portspace modules"
+grep -q '^CONFIG_CGROUP_RDMA_RUST=y' "$OUT/.config" && echo "  kernel $release: rdma controller built in; rdma_ns, cm_portspace modules"
 for f in "$DEBDIR"/*.deb; do
 	say DEB "${f#"$REPO"/} ($(du -h "$f" | cut -f1))"
 done

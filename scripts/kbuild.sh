@@ -80,7 +80,7 @@ frags="$REPO/configs/common.config $REPO/configs/$CFG.config"
 [ -n "$INLINE" ] && frags="$frags $REPO/configs/inline.config"
 if [ "${FLAVOR%-plain}" = upstream ]; then
 	# The project's own options do not exist upstream.
-	grep -hv RDMAISO $frags >"$OUT/rdmaiso-upstream.config"
+	grep -hv 'RDMAISO\|CGROUP_RDMA_RUST' $frags >"$OUT/rdmaiso-upstream.config"
 	frags="$OUT/rdmaiso-upstream.config"
 fi
 # shellcheck disable=SC2046,SC2086
