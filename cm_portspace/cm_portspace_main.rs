@@ -3,7 +3,7 @@
 //! `cm_portspace`: per-network-namespace rdma_cm port spaces owned by a module.
 //!
 //! While loaded, rdma_cm asks this module to store, find and remove its bind lists, to choose
-//! ephemeral ports and to judge privileged ports, per network namespace (patch 0010,
+//! ephemeral ports and to judge privileged ports, per network namespace (patch 0011,
 //! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module with
 //! rdma_cm and turns its calls into the plain calls below; the port spaces of each namespace are
 //! a [`kernel::net::pernet`] subsystem. The storage is [`space`], the port choice

@@ -3,9 +3,9 @@
 //! `rdma_ns`: network-namespace tags on RDMA objects and RoCE source-GID enforcement.
 //!
 //! ib_core tags every QP, AH and rdma_cm ID with the namespace of its creator while this module is
-//! loaded, and asks it whether a user object may use a source GID (patch 0008; rxe also for the
-//! address vector of a UD work request, patch 0016) and whether a task may create a raw packet QP
-//! (patch 0016). `glue.c` turns those callbacks into plain facts; this crate decides ([`policy`]),
+//! loaded, and asks it whether a user object may use a source GID (patch 0009; rxe also for the
+//! address vector of a UD work request, patch 0017) and whether a task may create a raw packet QP
+//! (patch 0017). `glue.c` turns those callbacks into plain facts; this crate decides ([`policy`]),
 //! counts the objects of each namespace per device (a [`kernel::net::pernet`] subsystem) and
 //! prints them in `/proc/net/rdma_ns`. The module's `unsafe` code is in this file: the
 //! `extern "C"` functions below and what they use (the registration with ib_core, the state of

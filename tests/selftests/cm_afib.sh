@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # AF_IB (native ServiceID) requests reach the listener of the network
-# namespace they arrived in (patch 0011 with cm_portspace loaded).
+# namespace they arrived in (patch 0012 with cm_portspace loaded).
 #
 # An AF_IB request carries no IP header, so rdma_cm looks its listener up by
 # ServiceID alone, and upstream does so in init_net: an AF_IB listener in a

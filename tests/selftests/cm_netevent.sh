@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Neighbour events reach only the rdma_cm IDs of their own network namespace
-# (patch 0009).  rdma_cm keys its table of RoCE IDs to notify by (ifindex,
+# (patch 0010).  rdma_cm keys its table of RoCE IDs to notify by (ifindex,
 # destination IP), but an ifindex only names a netdev within its netns: on
 # upstream 7.3 a neighbour update for the same IP on a netdev with the same
 # ifindex in *another* netns sends RDMA_CM_EVENT_UNREACHABLE to the ID (an
