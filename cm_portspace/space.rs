@@ -6,9 +6,15 @@
 
 use kernel::{
     prelude::*,
-    sync::atomic::{Atomic, Relaxed},
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
     types::ForeignOwnable,
-    xarray::{AllocKind, XArray},
+    xarray::{
+        AllocKind,
+        XArray, //
+    },
 };
 
 /// rdma_cm's port spaces of one network namespace.

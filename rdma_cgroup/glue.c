@@ -50,7 +50,7 @@ int rdmacg_try_charge_n(struct rdma_cgroup **rdmacg,
 		return -EINVAL;
 
 	cg = css_rdmacg(task_get_css(current, rdma_cgrp_id));
-	ret = rdmacg_rs_try_charge(cg->rs, device->slot, index, amount);
+	ret = rdmacg_rs_try_charge(cg->state, device->slot, index, amount);
 	if (ret) {
 		css_put(&cg->css);
 		return ret;
@@ -81,7 +81,7 @@ void rdmacg_uncharge_n(struct rdma_cgroup *cg, struct rdmacg_device *device,
 	if (index >= RDMACG_RESOURCE_MAX)
 		return;
 
-	rdmacg_rs_uncharge(cg->rs, device->slot, index, amount);
+	rdmacg_rs_uncharge(cg->state, device->slot, index, amount);
 	css_put(&cg->css);
 }
 EXPORT_SYMBOL(rdmacg_uncharge_n);
@@ -138,7 +138,7 @@ int rdmacg_try_charge_cg(struct rdma_cgroup *cg, struct rdmacg_device *device,
 	if (index >= RDMACG_RESOURCE_MAX)
 		return -EINVAL;
 
-	ret = rdmacg_rs_try_charge(cg->rs, device->slot, index, amount);
+	ret = rdmacg_rs_try_charge(cg->state, device->slot, index, amount);
 	if (!ret)
 		css_get(&cg->css);
 	return ret;
@@ -157,7 +157,7 @@ EXPORT_SYMBOL(rdmacg_try_charge_cg);
 u32 rdmacg_prio_allowed(struct rdma_cgroup *cg, struct rdmacg_device *device,
 			enum rdmacg_prio_kind kind)
 {
-	return rdmacg_rs_allowed(cg->rs, device->slot, kind);
+	return rdmacg_rs_allowed(cg->state, device->slot, kind);
 }
 EXPORT_SYMBOL(rdmacg_prio_allowed);
 
@@ -176,7 +176,7 @@ EXPORT_SYMBOL(rdmacg_prio_allowed);
 int rdmacg_prio_check(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		      enum rdmacg_prio_kind kind, u32 prio)
 {
-	return rdmacg_rs_prio(cg->rs, device->slot, kind, prio,
+	return rdmacg_rs_prio(cg->state, device->slot, kind, prio,
 			      RDMACG_PRIO_OP_CHECK);
 }
 EXPORT_SYMBOL(rdmacg_prio_check);
@@ -196,7 +196,7 @@ EXPORT_SYMBOL(rdmacg_prio_check);
 int rdmacg_prio_use(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		    enum rdmacg_prio_kind kind, u32 prio)
 {
-	return rdmacg_rs_prio(cg->rs, device->slot, kind, prio,
+	return rdmacg_rs_prio(cg->state, device->slot, kind, prio,
 			      RDMACG_PRIO_OP_USE);
 }
 EXPORT_SYMBOL(rdmacg_prio_use);
@@ -204,7 +204,7 @@ EXPORT_SYMBOL(rdmacg_prio_use);
 void rdmacg_prio_unuse(struct rdma_cgroup *cg, struct rdmacg_device *device,
 		       enum rdmacg_prio_kind kind, u32 prio)
 {
-	rdmacg_rs_prio(cg->rs, device->slot, kind, prio, RDMACG_PRIO_OP_UNUSE);
+	rdmacg_rs_prio(cg->state, device->slot, kind, prio, RDMACG_PRIO_OP_UNUSE);
 }
 EXPORT_SYMBOL(rdmacg_prio_unuse);
 
@@ -220,7 +220,7 @@ void rdmacg_reset_slot(u32 slot)
 
 	rcu_read_lock();
 	css_for_each_descendant_pre(css, root)
-		rdmacg_rs_reset_slot(css_rdmacg(css)->rs, slot);
+		rdmacg_rs_reset_slot(css_rdmacg(css)->state, slot);
 	rcu_read_unlock();
 }
 
@@ -238,14 +238,14 @@ EXPORT_SYMBOL(rdmacg_unregister_device);
 
 static int rdmacg_show(struct seq_file *sf, void *v)
 {
-	return rdmacg_rs_show(css_rdmacg(seq_css(sf))->rs, sf,
+	return rdmacg_rs_show(css_rdmacg(seq_css(sf))->state, sf,
 			      seq_cft(sf)->private);
 }
 
 static ssize_t rdmacg_write(struct kernfs_open_file *of, char *buf,
 			    size_t nbytes, loff_t off)
 {
-	int ret = rdmacg_rs_write(css_rdmacg(of_css(of))->rs, buf, nbytes);
+	int ret = rdmacg_rs_write(css_rdmacg(of_css(of))->state, buf, nbytes);
 
 	return ret ?: nbytes;
 }
@@ -299,9 +299,9 @@ rdmacg_css_alloc(struct cgroup_subsys_state *parent)
 
 	/* The root is not accounted: its children have no accounted parent. */
 	if (parent && parent->parent)
-		pstate = css_rdmacg(parent)->rs;
-	cg->rs = rdmacg_rs_css_alloc(pstate, cg, !parent);
-	if (!cg->rs) {
+		pstate = css_rdmacg(parent)->state;
+	cg->state = rdmacg_rs_css_alloc(pstate, cg, !parent);
+	if (!cg->state) {
 		kfree(cg);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -310,14 +310,14 @@ rdmacg_css_alloc(struct cgroup_subsys_state *parent)
 
 static void rdmacg_css_offline(struct cgroup_subsys_state *css)
 {
-	rdmacg_rs_css_offline(css_rdmacg(css)->rs);
+	rdmacg_rs_css_offline(css_rdmacg(css)->state);
 }
 
 static void rdmacg_css_free(struct cgroup_subsys_state *css)
 {
 	struct rdma_cgroup *cg = css_rdmacg(css);
 
-	rdmacg_rs_css_free(cg->rs);
+	rdmacg_rs_css_free(cg->state);
 	kfree(cg);
 }
 

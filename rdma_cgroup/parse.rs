@@ -15,7 +15,10 @@
 //! The parser is pure: it borrows from the input; [`plan`] allocates only the list of lines it
 //! returns, once every line has parsed, and finds devices through the caller's resolver.
 
-use super::res::{Resource, NR_RESOURCES};
+use super::res::{
+    Resource,
+    NR_RESOURCES, //
+};
 use kernel::prelude::*;
 
 /// A write resolved to device slots: the slot and the request of each line, in order.

@@ -6,7 +6,7 @@
 //! `extern "C"` functions of this file. The per-cgroup state and its pool tables are in
 //! [`engine`], the counters and the hierarchical charge in [`pool`], the `rdma.max` parser in
 //! [`parse`]. The controller's `unsafe` code is here (the entry points, the device table's raw
-//! `rdmacg_device` pointers, the state behind `struct rdma_cgroup::rs`) and in [`engine`] (the
+//! `rdmacg_device` pointers, the state behind `struct rdma_cgroup::state`) and in [`engine`] (the
 //! lock-free tables of pool pointers); [`parse`], [`pool`], [`res`] and [`slots`] have none. See
 //! `Documentation/rdma_cgroup-design.rst` in the project.
 
@@ -99,7 +99,7 @@ impl Hierarchy for CgroupLinks {
     }
 }
 
-/// Borrows the state stored in `struct rdma_cgroup::rs`.
+/// Borrows the state stored in `struct rdma_cgroup::state`.
 ///
 /// # Safety
 ///

@@ -49,7 +49,14 @@ use kernel::{
 
 mod policy;
 
-use policy::{decide, decide_raw, GidOwner, Input, Mode, Verdict};
+use policy::{
+    decide,
+    decide_raw,
+    GidOwner,
+    Input,
+    Mode,
+    Verdict, //
+};
 
 module! {
     type: RdmaNs,

@@ -6,10 +6,16 @@
 
 use crate::{
     bindings,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
+    },
     types::Opaque,
 };
-use core::ptr::{self, NonNull};
+use core::ptr::{
+    self,
+    NonNull, //
+};
 
 /// Wraps the kernel's `struct net`, a network namespace.
 ///
