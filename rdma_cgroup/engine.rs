@@ -374,8 +374,8 @@ impl RdmaCgroup {
         Err(EPERM)
     }
 
-    /// Like [`RdmaCgroup::prio_check`], and on success counts `prio` in use on `slot` at every level
-    /// until [`RdmaCgroup::prio_unuse`]. May sleep.
+    /// Like [`RdmaCgroup::prio_check`], and on success counts `prio` in use on `slot` at every
+    /// level until [`RdmaCgroup::prio_unuse`]. May sleep.
     pub(crate) fn prio_use(&self, slot: u32, prio: Prio) -> Result {
         self.prio_check(slot, prio)?;
         for p in self.pool_or_create(slot)?.chain() {

@@ -9,7 +9,8 @@
 //! counts the objects of each namespace per device (a [`kernel::net::pernet`] subsystem) and
 //! prints them in `/proc/net/rdma_ns`. The module's `unsafe` code is in this file: the
 //! `extern "C"` functions below and what they use (the registration with ib_core, the state of
-//! the namespace a callback names, the caller's task); [`policy`] has none. See `Documentation/rdma_ns.rst` in the project.
+//! the namespace a callback names, the caller's task); [`policy`] has none. See
+//! `Documentation/rdma_ns.rst` in the project.
 
 use kernel::{
     bindings,

@@ -2,9 +2,9 @@
 
 //! KUnit property test of the `rdma.max` write path of the rdma controller: the parser
 //! (`parse.rs`), the device resolution (`parse::plan`) and the all-or-nothing application to a
-//! cgroup's pools (`engine::RdmaCgroup::apply`), the code a write to `rdma.max` runs, included here from
-//! `kernel/cgroup/rdma_cgroup/` so that it runs on a detached cgroup state with an invented device
-//! table.
+//! cgroup's pools (`engine::RdmaCgroup::apply`), the code a write to `rdma.max` runs, included
+//! here from `kernel/cgroup/rdma_cgroup/` so that it runs on a detached cgroup state with an
+//! invented device table.
 //!
 //! Each case generates a write (valid lines, lines built from a dictionary of good and bad
 //! tokens, and byte-level mutations of them: flipped, inserted, deleted, duplicated bytes and

@@ -136,12 +136,20 @@ impl<T: PernetData> Subsys<T> {
     /// The subsystem is registered for at least `'a`, and `net` is a live namespace (its data
     /// is dropped only once nobody can reach the namespace any more).
     pub unsafe fn get_unchecked<'a>(&'a self, net: &'a Net) -> Pin<&'a T> {
-        // SAFETY: Registered (safety requirements), so `id` is the data's generic slot; the
-        // data was initialised by `init_callback` and stays pinned until `net` goes.
-        unsafe {
-            let data = bindings::net_generic(net.as_ptr(), *self.id.get()).cast::<T>();
-            Pin::new_unchecked(&*data)
-        }
+        // SAFETY: Registered (safety requirements), so the slot holds the data, initialised by
+        // `init_callback` and pinned there until `net` goes.
+        unsafe { Pin::new_unchecked(&*self.slot(net.as_ptr())) }
+    }
+
+    /// The memory of the data of `net`: its generic slot `id`.
+    ///
+    /// # Safety
+    ///
+    /// `net` is a live namespace, and `ops` is registered or `ops_init()` is setting `net` up.
+    unsafe fn slot(&self, net: *mut bindings::net) -> *mut T {
+        // SAFETY: `net` is valid and, by the safety requirements, `id` is a slot the network core
+        // assigned to this subsystem in it.
+        unsafe { bindings::net_generic(net, *self.id.get()) }.cast::<T>()
     }
 }
 
@@ -183,10 +191,9 @@ unsafe extern "C" fn init_callback<T: PernetData>(net: *mut bindings::net) -> c_
     from_result(|| {
         // SAFETY: The network core passes a namespace being set up.
         let n = unsafe { Net::from_ptr(net) };
-        let subsys = T::subsys();
         // SAFETY: `ops_init()` assigned the generic slot `id` a zeroed allocation of
         // `size_of::<T>()` bytes, aligned (checked in `Subsys::new`), before calling us.
-        let slot = unsafe { bindings::net_generic(net, *subsys.id.get()) }.cast::<T>();
+        let slot = unsafe { T::subsys().slot(net) };
         // SAFETY: `slot` is valid for writing a `T`; on error the initialiser leaves nothing
         // to drop, and `ops_init()` frees the memory. On success the memory stays put until
         // `exit_callback` drops `T` in place, and `ops_free()` frees it.
@@ -227,7 +234,7 @@ unsafe extern "C" fn exit_callback<T: PernetData>(net: *mut bindings::net) {
     // SAFETY: `init_callback` initialised the data at this slot; nothing uses it any more: the
     // namespace is dead and its file gone. The network core frees the memory afterwards.
     unsafe {
-        let slot = bindings::net_generic(net, *T::subsys().id.get()).cast::<T>();
+        let slot = T::subsys().slot(net);
         (*slot).exit(Net::from_ptr(net));
         core::ptr::drop_in_place(slot);
     }
