@@ -29,9 +29,6 @@ struct cm_ps_row {
  * Implemented in cm_portspace_main.rs, which #[export] checks against these
  * declarations (this header is in rust/bindings/bindings_helper.h).
  */
-int cm_ps_rs_insert(struct net *net, u32 ps, u16 port, void *bind_list);
-void *cm_ps_rs_find(struct net *net, u32 ps, u16 port);
-void cm_ps_rs_remove(struct net *net, u32 ps, u16 port);
 int cm_ps_rs_bind_any(struct net *net, u16 low, u16 high, u16 start,
 		      struct cm_ps_try *try);
 int cm_ps_rs_bind_check(u16 port, int unprivileged_start, struct net *net);
@@ -40,6 +37,7 @@ int cm_ps_rs_bind_check(u16 port, int unprivileged_start, struct net *net);
 int cm_ps_glue_try_port(struct cm_ps_try *try, u16 port);
 bool cm_ps_glue_reserved(struct cm_ps_try *try, u16 port);
 bool cm_ps_glue_capable(struct net *net);
+int cm_ps_glue_next_port(struct net *net, u32 ps, unsigned int from);
 int cm_ps_glue_owners(struct cm_ps_chunk *chunk, struct net *net, u32 ps,
 		      u16 port, unsigned int skip, struct cm_ps_row *rows,
 		      unsigned int max);

@@ -1,25 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `cm_portspace`: per-network-namespace rdma_cm port spaces owned by a module.
+//! `cm_portspace`: the rdma_cm port-space policy of each network namespace.
 //!
-//! While loaded, rdma_cm asks this module to store, find and remove its bind lists, to choose
-//! ephemeral ports and to judge privileged ports, per network namespace (patch 0011,
-//! `include/rdma/rdma_cm_ps.h`); the reuse rules stay rdma_cm's. `glue.c` registers the module with
-//! rdma_cm and turns its calls into the plain calls below; the port spaces of each namespace are
-//! a [`kernel::net::pernet`] subsystem. The storage is [`space`], the port choice
-//! [`ephemeral`], the privileged-port rule [`privilege`], the `/proc/net/rdma_cm_ports` format
-//! [`listing`]. The module's `unsafe` code is in this file: the `extern "C"` functions below,
-//! their helpers, module registration and `BindList`'s `ForeignOwnable`; the other files have
-//! none. See `Documentation/cm_portspace.rst` in the project.
+//! rdma_cm keeps its bind lists per network namespace and applies its reuse rules; while this
+//! module is loaded, it asks the module to choose ephemeral ports and to judge privileged ports
+//! (patch 0011, `include/rdma/rdma_cm_ps.h`), and looks AF_IB requests up in the receiving
+//! namespace (0012). `glue.c` sets the policy and turns rdma_cm's calls into the plain calls
+//! below. The state of each namespace, its last ephemeral port and its `/proc/net/rdma_cm_ports`,
+//! is a [`kernel::net::pernet`] subsystem. The port choice is [`ephemeral`], the privileged-port
+//! rule [`privilege`], the listing's format [`listing`]; they have no `unsafe` code. This file
+//! holds the `#[export]` entry points and the calls into the glue. See
+//! `Documentation/cm_portspace.rst` in the project.
 
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     error::from_result,
-    ffi::{
-        c_int,
-        c_void, //
-    },
+    ffi::c_int,
     net::{
         namespace::Net,
         pernet::{
@@ -33,15 +30,15 @@ use kernel::{
         SeqFile, //
     },
     str::CStr,
-    types::ForeignOwnable,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
 };
 
 mod ephemeral;
 mod listing;
 mod privilege;
-mod space;
-
-use space::NetPorts;
 
 /// The format of the header and of each row of `/proc/net/rdma_cm_ports`.
 macro_rules! show_line {
@@ -54,7 +51,7 @@ module! {
     type: CmPortspace,
     name: "cm_portspace",
     authors: ["rdmaiso developers"],
-    description: "Per network namespace rdma_cm port spaces",
+    description: "Per network namespace rdma_cm port-space policy",
     license: "GPL",
     params: {
         skip_reserved: bool {
@@ -64,65 +61,27 @@ module! {
     },
 }
 
-/// A C `struct rdma_bind_list`, owned by rdma_cm: this module only stores its address in its maps
-/// and hands it back; it never dereferences it.
-#[derive(Clone, Copy)]
-struct BindList(NonNull<c_void>);
-
-// SAFETY: `BindList` is a token, not an owner: `into_foreign` gives back the address it was made
-// from, which is not NULL, and bind lists come from `kzalloc`, so it is 8-byte aligned.
-// `from_foreign` and the borrows rebuild the token; nothing is freed or dereferenced.
-unsafe impl ForeignOwnable for BindList {
-    const FOREIGN_ALIGN: usize = 8;
-    type Borrowed<'a> = BindList;
-    type BorrowedMut<'a> = BindList;
-
-    fn into_foreign(self) -> *mut c_void {
-        self.0.as_ptr()
-    }
-
-    unsafe fn from_foreign(ptr: *mut c_void) -> Self {
-        // SAFETY: `ptr` came from `into_foreign`, so it is not NULL.
-        BindList(unsafe { NonNull::new_unchecked(ptr) })
-    }
-
-    unsafe fn borrow<'a>(ptr: *mut c_void) -> Self::Borrowed<'a> {
-        // SAFETY: As in `from_foreign`.
-        unsafe { Self::from_foreign(ptr) }
-    }
-
-    unsafe fn borrow_mut<'a>(ptr: *mut c_void) -> Self::BorrowedMut<'a> {
-        // SAFETY: As in `from_foreign`.
-        unsafe { Self::from_foreign(ptr) }
-    }
+/// The port-space state of one network namespace.
+struct NetState {
+    /// The last ephemeral port handed out in this namespace; 0 for none. rdma_cm serialises every
+    /// call that reads or writes it (its `lock` mutex), so relaxed accesses suffice.
+    last_used: Atomic<u32>,
 }
 
-// SAFETY: A `BindList` is only an address; rdma_cm's `lock` serialises every use of the bind list
-// behind it, whatever the thread.
-unsafe impl Send for BindList {}
+/// The registration of every namespace's state (and `/proc/net/rdma_cm_ports`).
+static NET_STATE: pernet::Subsys<NetState> = pernet::Subsys::new();
 
-// SAFETY: As for `Send`: shared references give access to the address only.
-unsafe impl Sync for BindList {}
-
-/// The registration of every namespace's port spaces (and `/proc/net/rdma_cm_ports`).
-static NET_PORTS: pernet::Subsys<NetPorts<BindList>> = pernet::Subsys::new();
-
-impl PernetData for NetPorts<BindList> {
+impl PernetData for NetState {
     const PROC_NAME: Option<&'static CStr> = Some(c"rdma_cm_ports");
 
     fn subsys() -> &'static pernet::Subsys<Self> {
-        &NET_PORTS
+        &NET_STATE
     }
 
     fn init(_net: &Net) -> impl PinInit<Self, Error> {
-        NetPorts::new()
-    }
-
-    /// The port spaces of a namespace go (or those of every namespace at module exit) only when
-    /// nothing is bound: every rdma_cm ID holds a reference on its namespace, and every stored
-    /// bind list a reference on this module.
-    fn exit(&self, _net: &Net) {
-        kernel::warn_on!(!self.is_empty());
+        Ok(NetState {
+            last_used: Atomic::new(0),
+        })
     }
 
     fn show(&self, net: &Net, m: &SeqFile) -> Result {
@@ -139,65 +98,19 @@ impl PernetData for NetPorts<BindList> {
             "remote_address"
         );
         let chunk = Chunk::new()?;
-        show_ports(self, m, net, &chunk)
+        show_ports(m, net, &chunk)
     }
 }
 
-/// The port spaces of namespace `net`.
+/// The state of namespace `net`.
 ///
 /// # Safety
 ///
-/// `net` is a live namespace, and the module is registered with rdma_cm (so the pernet
-/// subsystem, registered before and unregistered after, is too) while the borrow lasts.
-unsafe fn state<'a>(net: *mut bindings::net) -> Pin<&'a NetPorts<BindList>> {
+/// `net` is a live namespace, and the policy is set in rdma_cm (so the pernet subsystem,
+/// registered before and unregistered after, is registered) while the borrow lasts.
+unsafe fn state<'a>(net: *mut bindings::net) -> Pin<&'a NetState> {
     // SAFETY: By the safety requirements.
-    unsafe { NET_PORTS.get_unchecked(Net::from_ptr(net)) }
-}
-
-/// Stores the bind list of a newly bound `port` of `ps`: 0, `-EBUSY`, `-ENOMEM` or `-EINVAL`.
-///
-/// # Safety
-///
-/// `net` is a live namespace, called back by rdma_cm.
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_insert(
-    net: *mut bindings::net,
-    ps: u32,
-    port: u16,
-    bind_list: *mut c_void,
-) -> c_int {
-    from_result(|| {
-        let bl = NonNull::new(bind_list).ok_or(EINVAL)?;
-        // SAFETY: By the safety requirements.
-        unsafe { state(net) }.insert(ps, port, BindList(bl))?;
-        Ok(0)
-    })
-}
-
-/// The bind list of `port` of `ps`, or NULL. Does not sleep.
-///
-/// # Safety
-///
-/// `net` is a live namespace, called back by rdma_cm.
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_find(net: *mut bindings::net, ps: u32, port: u16) -> *mut c_void {
-    // SAFETY: By the safety requirements.
-    unsafe { state(net) }
-        .find(ps, port, |bl| bl.0.as_ptr())
-        .unwrap_or(core::ptr::null_mut())
-}
-
-/// Forgets `port` of `ps`, whose last ID went.
-///
-/// # Safety
-///
-/// `net` is a live namespace, called back by rdma_cm.
-#[export]
-pub unsafe extern "C" fn cm_ps_rs_remove(net: *mut bindings::net, ps: u32, port: u16) {
-    // SAFETY: By the safety requirements.
-    let gone = unsafe { state(net) }.remove(ps, port);
-    // rdma_cm only removes what it stored.
-    kernel::warn_on!(gone.is_none());
+    unsafe { NET_STATE.get_unchecked(Net::from_ptr(net)) }
 }
 
 /// One ID bound to a port, as the glue fills it in (`struct cm_ps_row`, `cm_portspace.h`).
@@ -230,7 +143,8 @@ pub unsafe extern "C" fn cm_ps_rs_bind_any(
 ) -> c_int {
     // SAFETY: By the safety requirements.
     let st = unsafe { state(net) };
-    let mut last_used = st.last_used();
+    // Only ports (u16) are ever stored.
+    let mut last_used = st.last_used.load(Relaxed) as u16;
     let skip_reserved = module_parameters::skip_reserved.value();
     let r = ephemeral::bind_any(
         low..=high,
@@ -241,7 +155,7 @@ pub unsafe extern "C" fn cm_ps_rs_bind_any(
         // SAFETY: `t` is valid during this call.
         |p| kernel::error::to_result(unsafe { bindings::cm_ps_glue_try_port(t, p) }),
     );
-    st.set_last_used(last_used);
+    st.last_used.store(last_used.into(), Relaxed);
     from_result(|| r.map(|_| 0))
 }
 
@@ -343,10 +257,20 @@ impl Drop for Chunk {
     }
 }
 
-/// Shows the rows of every bound port of `st`, the port spaces of `net`, reading the IDs of a
-/// port `chunk.max` at a time; stops early once `m`'s buffer is full, since seq_file then shows
-/// everything again into a larger one.
-fn show_ports(st: &NetPorts<BindList>, m: &SeqFile, net: &Net, chunk: &Chunk) -> Result {
+/// The lowest port `>= from` bound in port space `ps` of `net`, in rdma_cm.
+fn next_port(net: &Net, ps: u32, from: u32) -> Result<Option<u16>> {
+    // SAFETY: `net` is live (borrowed).
+    let r = unsafe { bindings::cm_ps_glue_next_port(net.as_ptr(), ps, from) };
+    match r {
+        r if r == -ENOENT.to_errno() => Ok(None),
+        r => u16::try_from(r).map(Some).map_err(|_| Error::from_errno(r)),
+    }
+}
+
+/// Shows the rows of every port bound in `net`, reading the IDs of a port `chunk.max` at a time;
+/// stops early once `m`'s buffer is full, since seq_file then shows everything again into a
+/// larger one.
+fn show_ports(m: &SeqFile, net: &Net, chunk: &Chunk) -> Result {
     let max = chunk.max;
     if max == 0 {
         return Err(EINVAL);
@@ -359,9 +283,9 @@ fn show_ports(st: &NetPorts<BindList>, m: &SeqFile, net: &Net, chunk: &Chunk) ->
     let len = usize::try_from(max).map_err(|_| EINVAL)?;
     let mut rows = KVec::from_elem(EMPTY_ROW, len, GFP_KERNEL)?;
     for (ps, name) in listing::SPACES {
-        let mut from = 0usize;
-        while let Some(port) = st.next_port(ps, from) {
-            from = usize::from(port) + 1;
+        let mut from = 0u32;
+        while let Some(port) = next_port(net, ps, from)? {
+            from = u32::from(port) + 1;
             // IDs bound or released between two chunks move the others across a chunk's edge, so
             // an ID may show twice or not at all; the loop ends once `skip` reaches the count.
             let mut skip = 0u32;
@@ -387,35 +311,33 @@ fn show_ports(st: &NetPorts<BindList>, m: &SeqFile, net: &Net, chunk: &Chunk) ->
     Ok(())
 }
 
-/// The module: the per-namespace port spaces, and the registration with rdma_cm while it lives.
+/// The module: the per-namespace state, and the policy set in rdma_cm while it lives.
 struct CmPortspace {
-    /// Dropped after [`CmPortspace::drop`] unregistered from rdma_cm: nothing uses them then.
-    _ports: pernet::Registration<NetPorts<BindList>>,
+    /// Dropped after [`CmPortspace::drop`] cleared the policy: nothing uses the state then.
+    _state: pernet::Registration<NetState>,
 }
 
 impl kernel::Module for CmPortspace {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let ports = NET_PORTS.register()?;
-        // SAFETY: No requirements. Last in init: from here on the module stores bind lists, each
-        // holding a reference on it, in the port spaces registered above (kept until after
-        // `CmPortspace::drop` unregisters).
+        let state = NET_STATE.register()?;
+        // SAFETY: No requirements. Last in init: from here on rdma_cm calls the hooks, which use
+        // the state registered above (kept until after `CmPortspace::drop` clears the policy).
         kernel::error::to_result(unsafe { bindings::cm_ps_glue_register() })?;
         pr_info!(
-            "rdma_cm port spaces per network namespace (reserved ports {})\n",
+            "rdma_cm port-space policy per network namespace (reserved ports {})\n",
             if module_parameters::skip_reserved.value() {
                 "skipped"
             } else {
                 "not skipped"
             }
         );
-        Ok(CmPortspace { _ports: ports })
+        Ok(CmPortspace { _state: state })
     }
 }
 
 impl Drop for CmPortspace {
     fn drop(&mut self) {
-        // SAFETY: Registered in `init`. The module is only unloaded when it stores no bind list;
-        // after this rdma_cm calls nothing of it.
+        // SAFETY: Set in `init`. After this rdma_cm calls nothing of the module.
         unsafe { bindings::cm_ps_glue_unregister() };
     }
 }

@@ -2,12 +2,11 @@
 /*
  * cm_portspace: the C side.
  *
- * Registers with rdma_cm as the owner of its port spaces
- * (rdma_cm_ps_register()) once the Rust side has registered the
- * per-namespace port spaces and /proc/net/rdma_cm_ports.  Each call from
- * rdma_cm becomes plain arguments for cm_portspace_main.rs, where the
- * storage, the ephemeral port choice, the privileged-port rule and the
- * listing live.
+ * Sets rdma_cm's port-space policy (rdma_cm_ps_register()) once the Rust
+ * side has registered its per-namespace state and /proc/net/rdma_cm_ports.
+ * The bind lists stay in rdma_cm; each call from it becomes plain arguments
+ * for cm_portspace_main.rs, where the ephemeral port choice, the
+ * privileged-port rule and the listing live.
  */
 
 #include <linux/capability.h>
@@ -115,33 +114,19 @@ int cm_ps_glue_owners(struct cm_ps_chunk *chunk, struct net *net, u32 ps,
 	return n;
 }
 
+/* The lowest port >= @from bound in @ps of @net, -ENOENT or -EINVAL */
+int cm_ps_glue_next_port(struct net *net, u32 ps, unsigned int from)
+{
+	return rdma_cm_ps_next_port(net, ps, from);
+}
+
 /* Is @m's buffer full?  seq_file then shows again into a larger one. */
 bool cm_ps_glue_seq_full(struct seq_file *m)
 {
 	return seq_has_overflowed(m);
 }
 
-static int cm_ps_insert(void *priv, struct net *net,
-			enum rdma_ucm_port_space ps, u16 port,
-			struct rdma_bind_list *bl)
-{
-	return cm_ps_rs_insert(net, ps, port, bl);
-}
-
-static struct rdma_bind_list *cm_ps_find(void *priv, struct net *net,
-					 enum rdma_ucm_port_space ps, u16 port)
-{
-	return cm_ps_rs_find(net, ps, port);
-}
-
-static void cm_ps_remove(void *priv, struct net *net,
-			 enum rdma_ucm_port_space ps, u16 port)
-{
-	cm_ps_rs_remove(net, ps, port);
-}
-
-static int cm_ps_bind_any(void *priv, struct net *net,
-			  enum rdma_ucm_port_space ps,
+static int cm_ps_bind_any(struct net *net, enum rdma_ucm_port_space ps,
 			  struct rdma_id_private *id,
 			  rdma_cm_try_port_t try_port)
 {
@@ -158,7 +143,7 @@ static int cm_ps_bind_any(void *priv, struct net *net,
 				 get_random_u32_inclusive(low, high), &try);
 }
 
-static int cm_ps_bind_check(void *priv, struct net *net, u16 port)
+static int cm_ps_bind_check(struct net *net, u16 port)
 {
 	int start = PROT_SOCK;
 
@@ -170,27 +155,24 @@ static int cm_ps_bind_check(void *priv, struct net *net, u16 port)
 
 static const struct rdma_cm_ps_ops cm_ps_ops = {
 	.owner = THIS_MODULE,
-	.insert = cm_ps_insert,
-	.find = cm_ps_find,
-	.remove = cm_ps_remove,
 	.bind_any = cm_ps_bind_any,
 	.bind_check = cm_ps_bind_check,
+	.flags = RDMA_CM_PS_AF_IB_RECV_NET,
 };
 
 /*
  * Called last by the Rust module's init, once every namespace has its
- * state: every existing binding moves to the module (all or none).
+ * state.  From here on, rdma_cm holds a reference on the module while any
+ * port is bound, in any namespace.
  */
 int cm_ps_glue_register(void)
 {
-	return rdma_cm_ps_register(&cm_ps_ops, NULL);
+	return rdma_cm_ps_register(&cm_ps_ops);
 }
 
 /*
- * Called by the Rust module's exit, which only runs when no port is bound
- * (each stored binding holds a module reference): after
- * rdma_cm_ps_unregister() rdma_cm calls nothing here; then the Rust side
- * unregisters the (empty) per-namespace state.
+ * Called first by the Rust module's exit, which runs only when no port is
+ * bound: when it returns, rdma_cm calls nothing here any more.
  */
 void cm_ps_glue_unregister(void)
 {

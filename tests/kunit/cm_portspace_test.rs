@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit suites for the port-space engine of `cm_portspace`: its pure parts
-//! (`cm_portspace/{ephemeral,privilege,listing,space}.rs`, included here) are tested without
-//! registering with rdma_cm.
+//! KUnit suites for the port-space policy of `cm_portspace`: its pure parts
+//! (`cm_portspace/{ephemeral,privilege,listing}.rs`, included here) are tested without setting
+//! the policy in rdma_cm.
 
 use kernel::prelude::*;
 
@@ -13,9 +13,6 @@ mod ephemeral;
 mod listing;
 #[path = "../cm_portspace/privilege.rs"]
 mod privilege;
-#[path = "../cm_portspace/space.rs"]
-#[allow(dead_code)]
-mod space;
 
 module! {
     type: CmPortspaceTest,
@@ -216,83 +213,5 @@ mod listing_tests {
         assert_eq!(&out[..n], b"-");
         let n = sanitize_comm(b"0123456789abcdefXYZ", &mut out);
         assert_eq!(n, 16);
-    }
-}
-
-#[kunit_tests(cm_portspace_space)]
-mod space_tests {
-    use super::space::NetPorts;
-    use kernel::prelude::*;
-
-    const TCP: u32 = 0x0106;
-    const UDP: u32 = 0x0111;
-    const IB: u32 = 0x013f;
-
-    fn ports() -> Result<Pin<KBox<NetPorts<KBox<u16>>>>> {
-        KBox::pin_init(NetPorts::new(), GFP_KERNEL)
-    }
-
-    #[test]
-    fn insert_find_remove() -> Result {
-        let p = ports()?;
-        assert!(p.is_empty());
-        p.insert(TCP, 2000, KBox::new(1, GFP_KERNEL)?)?;
-        assert_eq!(p.find(TCP, 2000, |v| *v), Some(1));
-        assert_eq!(p.find(TCP, 2001, |v| *v), None);
-        // Another port space, same port: independent.
-        assert_eq!(p.find(UDP, 2000, |v| *v), None);
-        p.insert(UDP, 2000, KBox::new(2, GFP_KERNEL)?)?;
-        assert_eq!(p.find(UDP, 2000, |v| *v), Some(2));
-        assert!(!p.is_empty());
-        assert_eq!(p.remove(TCP, 2000).map(|v| *v), Some(1));
-        assert_eq!(p.remove(TCP, 2000).map(|v| *v), None);
-        assert_eq!(p.remove(UDP, 2000).map(|v| *v), Some(2));
-        assert!(p.is_empty());
-        Ok(())
-    }
-
-    #[test]
-    fn never_replaces() -> Result {
-        let p = ports()?;
-        p.insert(IB, 7, KBox::new(1, GFP_KERNEL)?)?;
-        assert_eq!(p.insert(IB, 7, KBox::new(2, GFP_KERNEL)?), Err(EBUSY));
-        assert_eq!(p.find(IB, 7, |v| *v), Some(1));
-        assert_eq!(p.insert(0x0107, 7, KBox::new(3, GFP_KERNEL)?), Err(EINVAL));
-        assert_eq!(p.remove(IB, 7).map(|v| *v), Some(1));
-        Ok(())
-    }
-
-    #[test]
-    fn next_port_walks_in_order() -> Result {
-        let p = ports()?;
-        for port in [5000u16, 2000, 65535, 1] {
-            p.insert(TCP, port, KBox::new(port, GFP_KERNEL)?)?;
-        }
-        let mut seen = KVec::new();
-        let mut from = 0usize;
-        while let Some(port) = p.next_port(TCP, from) {
-            seen.push(port, GFP_KERNEL)?;
-            from = usize::from(port) + 1;
-        }
-        assert_eq!(&seen[..], &[1, 2000, 5000, 65535]);
-        assert_eq!(p.next_port(UDP, 0), None);
-        for port in [5000u16, 2000, 65535, 1] {
-            assert_eq!(p.remove(TCP, port).map(|v| *v), Some(port));
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn two_namespaces_are_independent() -> Result {
-        let (a, b) = (ports()?, ports()?);
-        a.insert(TCP, 2000, KBox::new(1, GFP_KERNEL)?)?;
-        b.insert(TCP, 2000, KBox::new(2, GFP_KERNEL)?)?;
-        a.set_last_used(40000);
-        assert_eq!(b.last_used(), 0);
-        assert_eq!(a.find(TCP, 2000, |v| *v), Some(1));
-        assert_eq!(b.find(TCP, 2000, |v| *v), Some(2));
-        a.remove(TCP, 2000);
-        b.remove(TCP, 2000);
-        Ok(())
     }
 }

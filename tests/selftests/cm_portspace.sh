@@ -15,13 +15,15 @@
 #   c. ip_local_reserved_ports skipped with the module (skip_reserved=0: not);
 #   d. ip_unprivileged_port_start and the netns's owning user namespace;
 #   e. /proc/net/rdma_cm_ports: format, per-netns contents;
-#   f. modprobe with bound IDs imports them, rmmod refused while bound;
+#   f. modprobe with bound IDs lists them, rmmod refused while bound;
 #   g. a netns deleted under live IDs, then its holders killed;
 #   h. reuse rules (EADDRINUSE/EADDRNOTAVAIL) identical in both modes;
 #   i. /proc/net/rdma_cm_ports with 20000 IDs on one port: every one listed,
 #      no allocation failure or warning;
 #   j. IDs whose creating threads exited, destroyed one by one while another
-#      process reads the listing: the pid column shows their process.
+#      process reads the listing: the pid column shows their process;
+#   k. rmmod and modprobe racing binds, privileged binds and readers;
+#   l. a listing across 3001 ports of the range 1024-65535.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
@@ -330,7 +332,7 @@ ns_run e1 bind -n 10 0.0.0.0 0 >"$TMP/res"
 expect "upstream: with 50003 reserved in e1, all 10 ports of the range are handed out, 50003 too" \
 	"$(summary "$TMP/res" 50000 50009 50003)" "10 ok, 10 distinct, 10 in 50000-50009, 1 reserved; -"
 
-# ---- modprobe with bound IDs: imported; rmmod refused while bound ----------
+# ---- modprobe with bound IDs: listed; rmmod refused while bound ------------
 # srv1..3 still listen (bound without the module); three ephemeral IDs in e2.
 hold imp "$TMP/imp" ip netns exec e2 "$CMP" bind -n 3 0.0.0.0 0
 wait_lines "$TMP/imp" 3 60
@@ -343,14 +345,14 @@ for i in 1 2 3; do
 	got+="s$i: $(rows "/proc/${HPID[srv$i]}/net/rdma_cm_ports"); "
 	want+="s$i: TCP 2000 LISTEN 0 1 ${HPID[srv$i]} cm_ports 10.0.0.1:2000 0.0.0.0:0; "
 done
-expect "imported: each of s1..s3 lists its own listener, bound before modprobe" "$got" "$want"
+expect "bound before modprobe: each of s1..s3 lists its own listener" "$got" "$want"
 want=
 for p in "${IMP[@]}"; do
 	want+="TCP $p ADDR_BOUND 0 1 ${HPID[imp]} cm_ports 0.0.0.0:$p 0.0.0.0:0"$'\n'
 done
-expect "imported: e2 lists its 3 ephemeral IDs bound before modprobe" \
+expect "bound before modprobe: e2 lists its 3 ephemeral IDs" \
 	"$(rows "/proc/${HPID[imp]}/net/rdma_cm_ports")" "${want%$'\n'}" "$(cat "$TMP/imp")"
-expect "imported: rebinding their ports conflicts (10.0.0.1:2000 in s1; 0.0.0.0:${IMP[0]:-?} in e2)" \
+expect "bound before modprobe: rebinding their ports conflicts (10.0.0.1:2000 in s1; 0.0.0.0:${IMP[0]:-?} in e2)" \
 	"$(ns_run s1 bind 10.0.0.1 2000) / $(ns_run e2 bind 0.0.0.0 "${IMP[0]:-0}")" \
 	"err EADDRINUSE / err EADDRNOTAVAIL"
 r0=$(refcnt)
@@ -358,11 +360,11 @@ out=$(rmmod $MOD 2>&1)
 rc=$?
 expect "rmmod $MOD is refused while ports are bound (refcnt $r0)" \
 	"$rc/$(loaded && echo loaded)/$(refcnt)" "1/loaded/$r0" "$out"
-expect "the imported listener in s2 still accepts after the refused rmmod" \
+expect "the listener in s2 bound before modprobe still accepts after the refused rmmod" \
 	"$(timeout 60 ip netns exec c2 "$CMP" connect -t 10 10.0.0.1 2000 </dev/null 2>&1)" "reply srv2"
 got=
 for k in srv1 srv2 srv3 imp; do stop $k 30 && got+="$k "; done
-expect "the holders release their imported IDs and exit" "$got" "srv1 srv2 srv3 imp "
+expect "the holders release their IDs bound before modprobe and exit" "$got" "srv1 srv2 srv3 imp "
 wait_refcnt 0 20
 out=$(rmmod $MOD 2>&1)
 rc=$?
@@ -495,6 +497,69 @@ expect "a reader looping over the listing while the IDs are destroyed sees pid $
 	"rows seen bad 0" "$(cat "$TMP/reader")"
 expect "the listing of r1 is empty afterwards; nothing in the kernel log" \
 	"$(ip netns exec r1 cat /proc/net/rdma_cm_ports 2>&1 | tail -n +2)/$(kmsg_reports threads)" "/"
+
+# k. rmmod and modprobe in a loop while e1 binds ephemeral ports, e2 binds
+# 0.0.0.0:2000 twice (the second must conflict: no binding is ever lost),
+# nobody binds p2:500 and readers loop over the listings.  rmmod succeeds
+# only while no port is bound; every bind ends as one of the two policies
+# allows; afterwards nothing is bound, the refcnt is 0 and the kernel log is
+# clean.
+SECS=${RDMAISO_CM_CHURN_SECS:-20}
+kmsg_mark churn
+rm -f "$TMP/k.stop"
+churn() {
+	# the holders' fifos must not stay open in the loops
+	for fd in "${HFD[@]}"; do exec {fd}>&-; done
+	while [ ! -e "$TMP/k.stop" ]; do "$@"; done
+}
+churn ns_run e1 bind -n 5 0.0.0.0 0 >"$TMP/k_e1" &
+kp=($!)
+churn ns_run e2 bind 0.0.0.0 2000 0.0.0.0 2000 >"$TMP/k_e2" &
+kp+=($!)
+churn as_nobody p2 bind 0.0.0.0 500 >"$TMP/k_p2" &
+kp+=($!)
+for ns in e1 p2; do
+	churn ip netns exec $ns cat /proc/net/rdma_cm_ports >/dev/null 2>&1 &
+	kp+=($!)
+done
+rm_ok=0 rm_no=0 mp_err=
+for ((t = SECONDS + SECS; SECONDS < t; )); do
+	if rmmod $MOD 2>/dev/null; then
+		rm_ok=$((rm_ok + 1))
+		out=$(modprobe $MOD 2>&1) || mp_err+="$out "
+	else
+		rm_no=$((rm_no + 1))
+	fi
+done
+touch "$TMP/k.stop"
+wait "${kp[@]}"
+loaded || modprobe $MOD
+expect "k: rmmod while binds run: succeeds when nothing is bound, refused otherwise, modprobe never fails" \
+	"$([ $rm_ok -gt 0 ] && echo unloaded)/$([ $rm_no -gt 0 ] && echo refused)/$mp_err" "unloaded/refused/" \
+	"rmmod succeeded $rm_ok times, was refused $rm_no times in ${SECS}s"
+expect "k: e1 gets only ephemeral ports in its range, e2's second bind of 2000 always conflicts, p2:500 is ok or EACCES" \
+	"$(grep -cvE '^ok 5000[0-9]$' "$TMP/k_e1")/$(grep -cvE '^(ok 2000|err EADDRINUSE)$' "$TMP/k_e2")/$(grep -cvE '^(ok 500|err EACCES)$' "$TMP/k_p2")/$(grep -c '^err EADDRINUSE$' "$TMP/k_e2")" \
+	"0/0/0/$(grep -c '^ok 2000$' "$TMP/k_e2")" \
+	"e1 $(sort "$TMP/k_e1" | uniq -c | tr '\n' ' '); e2 $(sort "$TMP/k_e2" | uniq -c | tr '\n' ' '); p2 $(sort "$TMP/k_p2" | uniq -c | tr '\n' ' ')"
+wait_refcnt 0 30
+expect "k: afterwards nothing is bound in e1, e2, p2, the refcnt is 0 and the kernel log is clean" \
+	"$(for ns in e1 e2 p2; do ip netns exec $ns cat /proc/net/rdma_cm_ports | tail -n +2; done)/$(refcnt)/$(kmsg_reports churn)" "/0/"
+
+# l. The listing walks rdma_cm's port space: 3000 ephemeral ports of r1's
+# range 1024-65535 and 65535 itself, each listed once, in ascending order.
+ip netns exec r1 sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+hold top "$TMP/top" ip netns exec r1 "$CMP" bind 0.0.0.0 65535
+hold wide "$TMP/wide" ip netns exec r1 "$CMP" bind -n 3000 0.0.0.0 0
+wait_lines "$TMP/top" 1 60
+wait_lines "$TMP/wide" 3000 300 1
+sed -n 's/^ok //p' "$TMP/wide" "$TMP/top" | sort -n >"$TMP/wide.want"
+awk 'NR > 1 { print $2 }' "/proc/${HPID[wide]}/net/rdma_cm_ports" >"$TMP/wide.got"
+expect "l: r1 lists each of its $(wc -l <"$TMP/wide.want") bound ports once, ascending, 65535 last" \
+	"$(cmp -s "$TMP/wide.want" "$TMP/wide.got" && echo same)/$(sort -un "$TMP/wide.got" | wc -l)/$(tail -n 1 "$TMP/wide.got")" \
+	"same/3001/65535" "$(grep -hv '^ok' "$TMP/wide" "$TMP/top" | head -5)"
+got=
+for k in wide top; do stop $k 120 && got+="$k "; done
+expect "l: the holders release their ports and exit" "$got" "wide top "
 
 # c'. skip_reserved=0: reserved ports handed out as upstream does
 out=$(rmmod $MOD 2>&1 && modprobe $MOD skip_reserved=0 2>&1)
