@@ -262,7 +262,7 @@ fn next_port(net: &Net, ps: u32, from: u32) -> Result<Option<u16>> {
     // SAFETY: `net` is live (borrowed).
     let r = unsafe { bindings::cm_ps_glue_next_port(net.as_ptr(), ps, from) };
     match r {
-        r if r == -ENOENT.to_errno() => Ok(None),
+        r if r == ENOENT.to_errno() => Ok(None),
         r => u16::try_from(r).map(Some).map_err(|_| Error::from_errno(r)),
     }
 }

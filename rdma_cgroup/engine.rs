@@ -6,15 +6,13 @@
 //! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
 //! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
 //! is created only once its parent cgroup has the pool of the same slot, and links to it (as
-//! `page_counter::parent`): a charge finds its cgroup's pool with one load from a table indexed
-//! by slot and walks up the links.
+//! `page_counter::parent`): a charge finds its cgroup's pool in a [`kernel::xarray::ArcTable`]
+//! (one load from a table indexed by slot) and walks up the links.
 //!
 //! # Memory ordering
 //!
-//! The counters' (`Relaxed`) argument is in [`super::pool`]. What needs ordering is finding a
-//! pool: the table pointer and its entries are stored with `Release` once the pool (and table)
-//! is initialised, and loaded with `Acquire` ([`RdmaCgroup::pool`], [`RdmaCgroup::publish`]);
-//! the XArray fallback relies on the XArray's own (`rcu_assign_pointer` / `rcu_dereference`).
+//! The counters' (`Relaxed`) argument is in [`super::pool`]. Finding a pool is ordered by
+//! [`ArcTable`]: a pool is stored after it is initialised and loaded with `Acquire`.
 
 use super::parse::Plan;
 use super::pool::{
@@ -25,24 +23,16 @@ use super::res::{
     Resource,
     NR_RESOURCES, //
 };
-use core::ptr;
 use kernel::{
-    new_mutex,
     prelude::*,
     sync::{
-        atomic::{
-            Acquire,
-            Atomic,
-            Relaxed,
-            Release, //
-        },
+        atomic::Relaxed,
         counter,
-        Arc,
-        Mutex, //
+        Arc, //
     },
     xarray::{
         AllocKind,
-        InsertOnly, //
+        ArcTable, //
     },
 };
 
@@ -62,32 +52,15 @@ pub(crate) trait Hierarchy {
     fn notify_events(&self, local: bool);
 }
 
-/// A table of pool pointers indexed by slot; its length never changes.
-struct SlotTable(KVec<Atomic<*const Pool>>);
-
-/// The first table's length; each new one doubles it, up to [`TABLE_MAX`].
-const TABLE_MIN: usize = 16;
-/// Slots from this one on are found in the XArray only.
+/// Slots from this one on are found in the XArray of [`ArcTable`] only.
 const TABLE_MAX: usize = 4096;
 
 /// The controller's state of one cgroup.
-///
-/// # Invariants
-///
-/// `table` is null or points to the last table in `tables`. Each entry of a table in `tables` is
-/// null or points to the pool of its slot in `pools`.
 #[pin_data]
 pub(crate) struct RdmaCgroup {
-    /// Owns the pools, keyed by slot (shared with the children's pools, which link to them).
+    /// The pools, by slot (shared with the children's pools, which link to them).
     #[pin]
-    pools: InsertOnly<Arc<Pool>>,
-    /// The current table of pools by slot, for lookups without the XArray.
-    table: Atomic<*const SlotTable>,
-    /// Every table made, the current one last. A table is replaced by a longer one and kept
-    /// until the cgroup is freed, so that a lookup may go on reading an old one (at most twice
-    /// the memory of the last, and no RCU grace period to wait for). Taken to publish a pool.
-    #[pin]
-    tables: Mutex<KVec<KBox<SlotTable>>>,
+    pools: ArcTable<Pool>,
     pub(crate) hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
 }
 
@@ -96,11 +69,8 @@ impl RdmaCgroup {
     pub(crate) fn new(
         hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
     ) -> impl PinInit<Self, Error> {
-        // INVARIANT: There is no table yet.
         try_pin_init!(RdmaCgroup {
-            pools <- InsertOnly::new(AllocKind::Alloc),
-            table: Atomic::new(ptr::null()),
-            tables <- new_mutex!(KVec::new()),
+            pools <- ArcTable::new(AllocKind::Alloc, TABLE_MAX),
             hier,
         })
     }
@@ -116,24 +86,7 @@ impl RdmaCgroup {
     /// The pool of `slot`, if it exists.
     #[inline]
     pub(crate) fn pool(&self, slot: u32) -> Option<&Pool> {
-        // Acquire (both loads): pairs with the releases in `publish`, so the table's and the
-        // pool's initialisation are seen.
-        let t = self.table.load(Acquire);
-        // SAFETY: By the type invariant `t` is null or points to a table in `tables`, which
-        // keeps it, unchanged in length, until `self` is dropped.
-        if let Some(t) = unsafe { t.as_ref() } {
-            if let Some(e) = t.0.get(slot as usize) {
-                let p = e.load(Acquire);
-                // SAFETY: By the type invariant `p` is null or points to a pool in `pools`;
-                // pools are removed from `pools` only when it is dropped with `self`, so the
-                // pool stays valid for the borrow of `self`, and it is only ever shared.
-                if let Some(p) = unsafe { p.as_ref() } {
-                    return Some(p);
-                }
-            }
-        }
-        // Not in the table: a slot past it, or a pool not yet published.
-        self.pools.get_ref(slot as usize)
+        self.pools.get(slot as usize)
     }
 
     /// The pool of `slot` of this cgroup or, if it has none, of its nearest ancestor that has
@@ -169,7 +122,7 @@ impl RdmaCgroup {
             let parent = match missing.parent() {
                 None => None,
                 // It has a pool: `missing` is the highest level without one.
-                Some(p) => match p.pools.get(slot as usize) {
+                Some(p) => match p.pools.get_arc(slot as usize) {
                     Some(pp) => Some(Arc::from(pp)),
                     None => {
                         // Cannot happen: pools are never removed. Linking to nothing would
@@ -180,61 +133,12 @@ impl RdmaCgroup {
                 },
             };
             let new = Arc::new(Pool::new(parent), GFP_KERNEL)?;
-            let new_ptr = Arc::as_ptr(&new);
-            // The XArray's lock is released before `publish`, which may sleep.
-            let inserted = missing.pools.insert(slot as usize, new, GFP_KERNEL);
-            match inserted {
-                // SAFETY: `new_ptr` is the pool of `slot` just inserted in `missing.pools`, which
-                // keeps it at this address.
-                Ok(()) => unsafe { missing.publish(slot, new_ptr) },
-                // Another charger may have created it meanwhile: use theirs (it publishes it).
+            match missing.pools.insert(slot as usize, new, GFP_KERNEL) {
+                Ok(()) => {}
+                // Another charger may have created it meanwhile: use theirs.
                 Err(e) if e.error == EBUSY => {}
                 Err(e) => return Err(e.error),
             }
-        }
-    }
-
-    /// Enters `pool` in the table as the pool of `slot`, replacing the table by a longer one if
-    /// it is too short. Without memory for a table, or for a slot past [`TABLE_MAX`], the pool
-    /// is found in the XArray only.
-    ///
-    /// # Safety
-    ///
-    /// `pool` points to the pool of `slot` in `self.pools`.
-    unsafe fn publish(&self, slot: u32, pool: *const Pool) {
-        let slot = slot as usize;
-        if slot >= TABLE_MAX {
-            return;
-        }
-        let mut tables = self.tables.lock();
-        let old: &[Atomic<*const Pool>] = tables.last().map_or(&[], |t| &t.0[..]);
-        if slot >= old.len() {
-            let new_len = (slot + 1).next_power_of_two().max(TABLE_MIN);
-            let Ok(mut v) = KVec::with_capacity(new_len, GFP_KERNEL) else {
-                return;
-            };
-            for i in 0..new_len {
-                let e = old.get(i).map_or(ptr::null(), |e| e.load(Relaxed));
-                // Cannot fail: the capacity is there.
-                if v.push(Atomic::new(e), GFP_KERNEL).is_err() {
-                    return;
-                }
-            }
-            let Ok(t) = KBox::new(SlotTable(v), GFP_KERNEL) else {
-                return;
-            };
-            let t_ptr: *const SlotTable = &*t;
-            if tables.push(t, GFP_KERNEL).is_err() {
-                return;
-            }
-            // INVARIANT: The new table is the last in `tables`; its entries are those of the
-            // previous one, copied under the lock that every entry is stored under. Release:
-            // pairs with the acquire in `pool`.
-            self.table.store(t_ptr, Release);
-        }
-        if let Some(e) = tables.last().and_then(|t| t.0.get(slot)) {
-            // INVARIANT: By the safety requirements. Release: pairs with the acquire in `pool`.
-            e.store(pool, Release);
         }
     }
 
@@ -420,7 +324,11 @@ mod tests {
         MAX, //
     };
     use super::*;
-    use kernel::sync::Arc;
+    use core::ptr;
+    use kernel::sync::{
+        atomic::Atomic,
+        Arc, //
+    };
 
     /// A test hierarchy: a parent link and a count of notifications.
     struct TestHier {
@@ -494,10 +402,9 @@ mod tests {
         let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
         let top = cg(None, &n)?;
         let leaf = cg(Some(&top), &n)?;
-        let min = TABLE_MIN as u32;
-        // The table grows (16, 32, 1024 places) and keeps what it held; the last slot is past
-        // the table's largest length.
-        for slot in [0, min - 1, min, 1000, 3, TABLE_MAX as u32] {
+        // The direct table grows (16, 32, 1024 places) and keeps what it held; the last slot
+        // is past its largest length.
+        for slot in [0, 15, 16, 1000, 3, TABLE_MAX as u32] {
             top.set_limits(slot, &limits(Resource::Pd, 1), None, None)?;
             assert!(leaf.try_charge(slot, Resource::Pd, 1).is_ok());
             assert!(matches!(
@@ -506,18 +413,16 @@ mod tests {
             ));
             assert_eq!(usage(&top, slot, Resource::Pd), 1);
             assert_eq!(usage(&leaf, slot, Resource::Pd), 1);
-            // The table, where it covers the slot, holds the pool that the XArray holds.
-            let t = leaf.table.load(Relaxed);
-            // SAFETY: `t` is null or a table that `leaf.tables` keeps while `leaf` lives.
-            let t = unsafe { t.as_ref() };
-            let table = t
-                .and_then(|t| t.0.get(slot as usize))
-                .map(|e| e.load(Relaxed));
-            assert_eq!(table.is_some(), (slot as usize) < TABLE_MAX);
-            let xa = leaf.pools.get_ref(slot as usize).map(ptr::from_ref);
+            // The direct table, where it covers the slot, holds the pool that the XArray holds.
+            let direct = leaf.pools.direct(slot as usize).map(ptr::from_ref);
+            assert_eq!(direct.is_some(), (slot as usize) < TABLE_MAX);
+            let xa = leaf
+                .pools
+                .get_arc(slot as usize)
+                .map(|a| ptr::from_ref(&*a));
             assert!(xa.is_some());
-            if let Some(t) = table {
-                assert_eq!(Some(t), xa);
+            if direct.is_some() {
+                assert_eq!(direct, xa);
             }
             assert_eq!(leaf.pool(slot).map(ptr::from_ref), xa);
             leaf.uncharge(slot, Resource::Pd, 1);
@@ -525,14 +430,11 @@ mod tests {
             assert_eq!(counter(&top, slot, Resource::Pd, |c| &c.peak), 1);
         }
         // The pools entered before the table grew are in the last one.
-        let t = leaf.table.load(Relaxed);
-        // SAFETY: As above.
-        let t = unsafe { t.as_ref() }.ok_or(EINVAL)?;
-        assert_eq!(t.0.len(), 1024);
-        for slot in [0, min - 1, min, 3] {
-            assert!(!t.0[slot as usize].load(Relaxed).is_null());
+        assert_eq!(leaf.pools.direct_len(), 1024);
+        for slot in [0, 15, 16, 3] {
+            assert!(leaf.pools.direct(slot).is_some());
         }
-        assert!(t.0[1].load(Relaxed).is_null());
+        assert!(leaf.pools.direct(1).is_none());
         Ok(())
     }
 

@@ -3,11 +3,11 @@
 //! The cgroup v2 `rdma` controller.
 //!
 //! `glue.c` defines the `struct cgroup_subsys` and the C API that ib_core calls; it calls the
-//! `extern "C"` functions of this file. The per-cgroup state and its pool tables are in
-//! [`engine`], the counters and the hierarchical charge in [`pool`], the `rdma.max` parser in
-//! [`parse`]. The controller's `unsafe` code is here (the entry points, the device table's raw
-//! `rdmacg_device` pointers, the state behind `struct rdma_cgroup::state`) and in [`engine`] (the
-//! lock-free tables of pool pointers); [`parse`], [`pool`], [`res`] and [`slots`] have none. See
+//! `extern "C"` functions of this file. The per-cgroup state and its pools are in [`engine`], the
+//! counters and the hierarchical charge in [`pool`], the `rdma.max` parser in [`parse`]. The
+//! controller's `unsafe` code is here (the entry points, the state behind
+//! `struct rdma_cgroup::state`) and in [`devices`] (the registered devices' raw `rdmacg_device`
+//! pointers); [`engine`], [`files`], [`parse`], [`pool`], [`res`] and [`slots`] have none. See
 //! `Documentation/rdma_cgroup-design.rst` in the project.
 
 use core::ptr::NonNull;
