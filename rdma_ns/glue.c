@@ -94,6 +94,24 @@ static int rdma_ns_vet_raw(void *priv, struct ib_device *dev,
 				    net->ns.inum);
 }
 
+/* The GID view: may a task of @viewer see an entry of @gid_net's netdev? */
+static bool rdma_ns_gid_visible(void *priv, const struct net *gid_net,
+				struct net *viewer, bool shared)
+{
+	enum rdma_ns_gid_kind kind = RDMA_NS_GID_NETDEV;
+	u64 cookie = 0;
+
+	if (!gid_net)
+		kind = RDMA_NS_GID_NO_NETDEV;
+	else if (IS_ERR(gid_net))
+		kind = RDMA_NS_GID_UNREADABLE;
+	else
+		cookie = gid_net->net_cookie;
+	return rdma_ns_rs_gid_visible(viewer->net_cookie,
+				      net_eq(viewer, &init_net), shared, kind,
+				      cookie);
+}
+
 /* For a log line only: the caller's comm and its pid in its pid namespace. */
 int rdma_ns_glue_caller(char *comm, size_t len)
 {
@@ -106,6 +124,7 @@ static const struct rdma_ns_ops rdma_ns_ops = {
 	.obj_del = rdma_ns_obj_del,
 	.check_sgid = rdma_ns_check_sgid,
 	.check_raw = rdma_ns_vet_raw,
+	.gid_visible = rdma_ns_gid_visible,
 };
 
 /*

@@ -70,6 +70,26 @@ pub(crate) fn decide(mode: Mode, i: &Input) -> Verdict {
     }
 }
 
+/// Decides whether a task of a namespace sees a GID table entry (the GID view): it sees exactly
+/// the entries that [`decide`] would not refuse to a user object of its namespace, so the entries
+/// a container lists are those it may send from. The initial namespace (`initial`) sees every
+/// entry, as without the module: the host's administrator and its tools.
+pub(crate) fn gid_visible(
+    mode: Mode,
+    shared: bool,
+    initial: bool,
+    viewer: u64,
+    gid: GidOwner,
+) -> bool {
+    let i = Input {
+        shared,
+        user: true,
+        owner: Some(viewer),
+        gid,
+    };
+    initial || decide(mode, &i) != Verdict::Deny
+}
+
 /// Decides whether a task may create a raw packet QP (which sends and receives whole Ethernet
 /// frames, past any GID or priority check), by these rules, in order:
 ///

@@ -46,6 +46,8 @@ void rdma_ns_rs_obj_del(struct net *net, u32 dev_index, enum rdma_ns_obj obj);
 int rdma_ns_rs_check(struct net *owner, const struct rdma_ns_facts *facts);
 int rdma_ns_rs_check_raw(struct net *net, const char *dev_name,
 			 enum rdma_ns_raw kind, bool shared, bool initial, u32 inum);
+bool rdma_ns_rs_gid_visible(u64 viewer, bool initial, bool shared,
+			    enum rdma_ns_gid_kind kind, u64 gid_cookie);
 
 /* Called by the Rust side */
 bool rdma_ns_glue_ratelimit(void);

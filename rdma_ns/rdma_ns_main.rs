@@ -74,6 +74,10 @@ module! {
             default: false,
             description: "Refuse raw packet QPs and mlx5 DEVX contexts outside the initial netns",
         },
+        gid_view: bool {
+            default: true,
+            description: "Show a netns only the GID entries it may send from (shared netns mode)",
+        },
     },
 }
 
@@ -456,6 +460,21 @@ pub unsafe extern "C" fn rdma_ns_rs_check(
     }
 }
 
+/// Does a task of the namespace with cookie `viewer` (the initial one if `initial`) see a GID
+/// entry whose owner `kind` and `gid_cookie` tell (C's `enum rdma_ns_gid_kind`)? Always, with the
+/// `gid_view` parameter off. Never sleeps.
+#[export]
+pub extern "C" fn rdma_ns_rs_gid_visible(
+    viewer: u64,
+    initial: bool,
+    shared: bool,
+    kind: bindings::rdma_ns_gid_kind,
+    gid_cookie: u64,
+) -> bool {
+    !module_parameters::gid_view.value()
+        || policy::gid_visible(mode(), shared, initial, viewer, gid_owner(kind, gid_cookie))
+}
+
 /// May a task of namespace `net` (inode number `inum`) get raw access `kind` (a raw packet QP,
 /// an mlx5 DEVX context) to device `dev`? 0, or `-EPERM`.
 ///
@@ -512,10 +531,15 @@ impl kernel::Module for RdmaNs {
         // (and kept until after `RdmaNs::drop` unregisters the policy).
         kernel::error::to_result(unsafe { bindings::rdma_ns_glue_register() })?;
         pr_info!(
-            "source GID checks {} in shared netns mode{}\n",
+            "source GID checks {} in shared netns mode, GID view {}{}\n",
             match mode() {
                 Mode::Audit => "audited",
                 Mode::Enforce => "enforced",
+            },
+            if module_parameters::gid_view.value() {
+                "on"
+            } else {
+                "off"
             },
             if deny_raw() {
                 "; raw packet QPs refused outside the initial netns"

@@ -14,7 +14,8 @@
 # Each app listens on rdma_cm port 2000 (0.0.0.0:2000, all at once) and
 # answers every connection with its name; clients in a fourth namespace
 # connect to each.  Then each app tries to exceed its qp and cq limits, A
-# tries to use B's source GID, and A tries a User Priority outside its set.
+# tries to use B's source GID, and A tries a User Priority outside its set;
+# each app reads only its own entries of rxe_demo's GID table (rdma_ns).
 # A table shows what each app got; the exit status is 0 only if every
 # isolation property held, otherwise the failing ones are named
 # ("DEMO FAILED: <property>").
@@ -434,12 +435,33 @@ for a in $APPS; do
 		bad "app $a's rdma.events count its refusals (${EV[$a]})"
 done
 
+# The GID view (rdma_ns): each app reads in sysfs only the GID entries of its
+# own VLAN; the host reads all of them.
+declare -A GIDS
+vis() {
+	local d=/sys/class/infiniband/$DEV/ports/1
+	"$@" grep -H . $d/gids/{0..63} 2>/dev/null |
+		awk -F/ '{ split($NF, v, ":"); if ($NF !~ /:0000:0000:0000:0000:0000:0000:0000:0000$/) print v[1] }' |
+		sort -n | xargs
+}
+ALLG=$(vis)
+for a in $APPS; do
+	GIDS[$a]=$(vis ip netns exec "${NS[$a]}")
+	want=$(grep -H . /sys/class/infiniband/$DEV/ports/1/gid_attrs/ndevs/{0..63} 2>/dev/null |
+		awk -F/ -v nd="dm_v0.${VID[$a]}" '{ split($NF, v, ":"); if (v[2] == nd) print v[1] }' |
+		sort -n | xargs)
+	[ -n "$want" ] && [ "${GIDS[$a]}" = "$want" ] ||
+		bad "app $a reads the GID entries of its own VLAN only (${GIDS[$a]}, want $want)"
+done
+echo "   GID entries the host reads: $ALLG"
+
 # ---------------------------------------------------------------------------
 say "summary: one device ($DEV), three apps"
 row() { printf '%-24s %-22s %-22s %s\n' "$@"; }
 row "" "app A" "app B" "app C"
 row "netns / address" "${NS[A]} 10.61.${VID[A]}.1" "${NS[B]} 10.61.${VID[B]}.1" "${NS[C]} 10.61.${VID[C]}.1"
 row "$DEV GID index" "${GID[A]}" "${GID[B]}" "${GID[C]}"
+row "GIDs visible (of $(wc -w <<<"$ALLG"))" "${GIDS[A]}" "${GIDS[B]}" "${GIDS[C]}"
 row "cpu.max" "${CPU[A]}" "${CPU[B]}" "${CPU[C]}"
 row "  periods throttled" "${THR[A]}" "${THR[B]}" "${THR[C]}"
 row "rdma.max" "qp=${QPL[A]} cq=${CQL[A]} up=${UPL[A]}" "qp=${QPL[B]} cq=${CQL[B]}" "qp=${QPL[C]} cq=${CQL[C]}"
@@ -476,5 +498,5 @@ if [ ${#FAILED[@]} -gt 0 ]; then
 	exit 1
 fi
 echo "DEMO PASSED: one rxe device, three apps on port $PORT each, every limit enforced at"
-echo "exactly its value, no app could use another's GID, A's User Priorities confined"
+echo "exactly its value, no app could use or see another's GID, A's User Priorities confined"
 exit 0

@@ -27,7 +27,7 @@ impl kernel::Module for RdmaNsTest {
 
 #[kunit_tests(rdma_ns_policy)]
 mod tests {
-    use super::policy::{decide, decide_raw, GidOwner, Input, Mode, Verdict};
+    use super::policy::{decide, decide_raw, gid_visible, GidOwner, Input, Mode, Verdict};
 
     const A: u64 = 11;
     const B: u64 = 22;
@@ -115,5 +115,34 @@ mod tests {
         assert_eq!(decide_raw(a, true, true, false), Verdict::Audit);
         // Exclusive mode: the device is the namespace's own.
         assert_eq!(decide_raw(e, true, false, false), Verdict::Allow);
+    }
+
+    #[test]
+    fn gid_view_is_the_source_gid_rule() {
+        let (e, a) = (Mode::Enforce, Mode::Audit);
+        let gids = [
+            GidOwner::Netdev(A),
+            GidOwner::Netdev(B),
+            GidOwner::NoNetdev,
+            GidOwner::Unreadable,
+        ];
+        // A container sees exactly what it may send from, in either mode.
+        for gid in gids {
+            for mode in [e, a] {
+                let may_send = decide(mode, &user(Some(A), gid)) != Verdict::Deny;
+                assert_eq!(gid_visible(mode, true, false, A, gid), may_send);
+            }
+        }
+        assert!(gid_visible(e, true, false, A, GidOwner::Netdev(A)));
+        assert!(!gid_visible(e, true, false, A, GidOwner::Netdev(B)));
+        assert!(gid_visible(e, true, false, A, GidOwner::NoNetdev));
+        assert!(!gid_visible(e, true, false, A, GidOwner::Unreadable));
+        // Audit mode hides nothing, as it refuses nothing.
+        assert!(gid_visible(a, true, false, A, GidOwner::Netdev(B)));
+        // The initial namespace sees every entry; exclusive mode hides nothing.
+        for gid in gids {
+            assert!(gid_visible(e, true, true, B, gid));
+            assert!(gid_visible(e, false, false, A, gid));
+        }
     }
 }

@@ -23,11 +23,14 @@
 # Checked: ib_write_bw and ib_send_bw over rdma_cm (-R), ib_read_lat and
 # ib_write_bw with explicit GID indexes (-x) complete and move data (rxe_pt's
 # packet counters, read with `rdma stat` from the initial namespace, go up);
-# ib_write_bw with the GID index of the other container is refused with
-# perftest's error and rdma_ns's reason in the kernel log; rping (data
+# ib_write_bw with the GID index of the other container fails in perftest
+# (the entry reads as empty) or, with gid_view=0, is refused with perftest's
+# error and rdma_ns's reason in the kernel log; rping (data
 # verified), ucmatose and udaddy (UD over rdma_cm) complete; `rdma res`
 # from the initial namespace lists a container's listener; both cgroups were
-# charged (peaks) and are back to 0.
+# charged (peaks) and are back to 0.  With rdma_ns's GID view, the first
+# RoCE v2 IPv4 GID that each container finds by scanning its GID table is its
+# own, and ib_write_bw connects with those.
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
@@ -185,13 +188,32 @@ for tool in ib_write_bw ib_read_lat ib_send_bw; do
 		eval 'both_ok 20 && bw_ok "$W/$tool.x.cli"'
 done
 
-# pt_a names pt_b's GID index: rdma_ns refuses the QP's move to RTR.
+# The GID view: with no index given, a scan for the first RoCE v2 IPv4 GID
+# (gid_view.py, as NCCL picks one) finds each container's own, and connects.
+SA=$(ip netns exec pt_a /usr/bin/python3 "$DIR/gid_view.py" $DEV | sed -n 's/.* first //p')
+SB=$(ip netns exec pt_b /usr/bin/python3 "$DIR/gid_view.py" $DEV | sed -n 's/.* first //p')
+pair sel 18515 "ib_write_bw $PT -x $SB" "ib_write_bw $PT -x $SA $SRV"
+report sel "ib_write_bw with the GIDs each container's scan picks ($SA / $SB; own: $GA / $GB): both exit 0, a result reported, $MOVED packets on $DEV" \
+	eval '[ "$SA/$SB" = "$GA/$GB" ] && both_ok 20 && bw_ok "$W/sel.cli"'
+
+# pt_a names pt_b's GID index.  With the GID view, the entry reads as empty
+# in pt_a, so perftest gives up before the kernel is asked: nothing reaches
+# rdma_ns.
+m=$(dmesg | wc -l)
+pair hidden 18515 "ib_write_bw $PT -x $GB" "ib_write_bw $PT -x $GB $SRV"
+report hidden "ib_write_bw -x $GB (pt_b's GID) from pt_a with the GID view: the entry reads as empty, perftest fails (client exit $CRC), nothing reaches rdma_ns" \
+	eval '[ "$CRC" != 0 ] && grep -qi "GID types" "$W/hidden.cli" &&
+	      ! dmesg | tail -n +$((m + 1)) | grep -q "rdma_ns: refused $DEV port 1 GID index $GB "'
+# Without the view (gid_view=0) pt_a reads pt_b's GID, and rdma_ns refuses
+# the QP's move to RTR.
+rmmod rdma_ns && modprobe rdma_ns gid_view=0 || exit 1
 m=$(dmesg | wc -l)
 pair foreign 18515 "ib_write_bw $PT -x $GB" "ib_write_bw $PT -x $GB $SRV"
 report foreign "ib_write_bw -x $GB (pt_b's GID) from pt_a: refused, perftest says it cannot move its QP to RTR (client exit $CRC)" \
 	eval '[ "$CRC" != 0 ] && grep -qi "RTR" "$W/foreign.cli"'
 tap_check "... and the kernel log says why (rdma_ns: refused $DEV port 1 GID index $GB ... ib_write_bw)" \
 	sh -c "dmesg | tail -n +$((m + 1)) | grep -q 'rdma_ns: refused $DEV port 1 GID index $GB (netdev pt_v0.20 in net:\[[0-9]*\]) for qp of net:\[[0-9]*\] (pid [1-9][0-9]* ib_write_bw)'"
+rmmod rdma_ns && modprobe rdma_ns || exit 1
 
 # --- rdmacm-utils --------------------------------------------------------------
 pair rping 7174 "rping -s -a $SRV -C 20 -S 128 -V" "rping -c -a $SRV -C 20 -S 128 -V -v"

@@ -71,6 +71,45 @@ outreq() {
 		if ($i == "OutRequests") c = i } else print $c }' /proc/net/snmp
 }
 
+# The GID view.  P is rxe_ns0's port; entries <ns> <dir>: "index value" for
+# each entry of a GID attribute directory that <ns> ("-": the initial one)
+# can read
+P=/sys/class/infiniband/rxe_ns0/ports/1
+ZGID=0000:0000:0000:0000:0000:0000:0000:0000
+entries() {
+	local pfx=()
+	[ "$1" != - ] && pfx=(ip netns exec "$1")
+	"${pfx[@]}" grep -H . "$2"/* 2>/dev/null | sed 's|^.*/\([0-9]*\):|\1 |'
+}
+# own <netdev...>: the GID indexes whose netdev is one of these (read in the
+# initial namespace, which sees every entry)
+own() {
+	entries - $P/gid_attrs/ndevs | awk -v w=" $* " 'index(w, " " $2 " ") { print $1 }' |
+		sort -n | xargs
+}
+# seen <ns>: the populated GID indexes as <ns> reads them in sysfs: gids/
+# (not the zero GID), gid_attrs/ndevs/ and gid_attrs/types/ (readable)
+seen() {
+	echo "gids $(entries "$1" $P/gids | awk -v z=$ZGID '$2 != z { print $1 }' | sort -n | xargs)" \
+	     "/ ndevs $(entries "$1" $P/gid_attrs/ndevs | awk '{ print $1 }' | sort -n | xargs)" \
+	     "/ types $(entries "$1" $P/gid_attrs/types | awk '{ print $1 }' | sort -n | xargs)"
+}
+# devinfo <ns>: the indexes of the non-zero GIDs that ibv_devinfo -v prints
+devinfo() {
+	ip netns exec "$1" ibv_devinfo -v -d rxe_ns0 2>&1 |
+		sed -n 's/.*GID\[ *\([0-9]*\)\]:[[:space:]]*\([^,[:space:]]*\).*/\1 \2/p' |
+		awk '$2 !~ /^[0:]*$/ { print $1 }' | sort -n | xargs
+}
+# view <ns>: sysfs, ibv_devinfo and pyverbs, as <ns> sees the table
+view() {
+	echo "$(seen "$1") / devinfo $(devinfo "$1") /" \
+	     "$(ip netns exec "$1" /usr/bin/python3 "$DIR/gid_view.py" rxe_ns0 2>&1 | xargs)"
+}
+# want <indexes> <first>: what view prints for these visible indexes
+want() {
+	echo "gids $1 / ndevs $1 / types $1 / devinfo $1 / table $1 entry $1 first $2"
+}
+
 # AVNS=<ns> udsend <ns'> <ah_gid> <av_gid> <dest>: one UD send from <ns'>
 # whose WQE carries its own address vector with source GID <av_gid>; sets ST
 # to its completion status and SENT to the IPv4 packets that <ns>, the
@@ -86,6 +125,13 @@ udsend() {
 tap_plan_begin
 
 rmmod rdma_ns 2>/dev/null
+ALL=$(seen -)
+OA=$(own ns_v0.10) OB=$(own ns_v0.20)
+gids_of() { ip netns exec "$1" ibv_devinfo -v -d rxe_ns0 2>&1 | grep 'GID\[' | sed "s/^[[:space:]]*/# $1: /"; }
+echo "# ibv_devinfo -v in nsA without rdma_ns:"
+gids_of nsA
+tap_check "without rdma_ns, nsA reads every GID entry, nsB's and the host's too (the upstream view: $ALL)" \
+	test "$(seen nsA)" = "$ALL"
 tap_check "without rdma_ns, nsA may create an AH with nsB's GID (the upstream hole)" \
 	test "$(probe nsA ah "$GB")" = 0
 AVNS=nsB udsend nsA "$GA" "$GB" 10.82.0.2
@@ -133,6 +179,53 @@ tap_check "nsA's /proc/net/rdma_ns counts the refused sends" \
 e=$(ip netns exec nsA "$WR" rxe_ns0 raw | sed -n 's/.*errno=//p')
 tap_check "raw packet QP in nsA without deny_raw: up to the driver ($e)" \
 	test "$e" = $EOPNOTSUPP
+
+# The GID view: each namespace reads only the entries of its own netdevs,
+# through sysfs, ibv_devinfo (uverbs) and pyverbs (ibv_query_gid_table,
+# ibv_query_gid_ex); the first RoCE v2 IPv4 GID it finds is its own, and it
+# works as a source GID.  The initial namespace reads everything.
+echo "# ibv_devinfo -v in nsA with rdma_ns:"
+gids_of nsA
+tap_check "GID view: nsA reads only its own entries ($OA), nsB's and the host's read as empty" \
+	test "$(view nsA)" = "$(want "$OA" "$GA")"
+tap_check "GID view: nsB reads only its own entries ($OB)" \
+	test "$(view nsB)" = "$(want "$OB" "$GB")"
+tap_check "GID view: the initial namespace reads every entry, as without rdma_ns" \
+	test "$(seen -)" = "$ALL"
+sel=$(ip netns exec nsA /usr/bin/python3 "$DIR/gid_view.py" rxe_ns0 | sed -n 's/.* first //p')
+e=$(probe nsA qprtr "$sel")
+tap_check "GID view: the GID nsA's selector picks with no index given ($sel) is its own and works ($e)" \
+	test "$sel/$e" = "$GA/0"
+tap_check "GID view: a hidden index still refuses as before (nsA with nsB's $GB: $(probe nsA ah "$GB"))" \
+	test "$(probe nsA ah "$GB")" = $EADDRNOTAVAIL
+# Reads racing GID changes: ns_v0.20 moves from nsB to the host and back
+# (its GIDs go and come) while nsA reads its view in a loop.
+rm -f /tmp/gv.stop /tmp/gv.raw
+# (the first 16 entries: rxe's table has 1024, and reading them all takes
+# seconds under TCG)
+ip netns exec nsA sh -c "while [ ! -e /tmp/gv.stop ]; do
+	grep -H . $(echo $P/gid_attrs/ndevs/{0..15} $P/gids/{0..15}) 2>/dev/null
+	echo iter; done" > /tmp/gv.raw &
+rd=$!
+for _ in $(seq 150); do grep -q '^iter$' /tmp/gv.raw 2>/dev/null && break; rdmaiso_nap 0.2; done
+for _ in 1 2 3; do
+	ip -n nsB link set ns_v0.20 netns 1 && ip link set ns_v0.20 up &&
+		ip addr add 10.82.0.1/24 dev ns_v0.20 && rdmaiso_nap 1 &&
+		ip link set ns_v0.20 netns nsB && ip -n nsB link set ns_v0.20 up
+	rdmaiso_nap 1
+done
+touch /tmp/gv.stop
+wait $rd
+awk -F: -v z=$ZGID '{ n = split($1, p, "/"); v = substr($0, length($1) + 2) }
+	p[n - 1] == "ndevs" { print "ndev", v }
+	p[n - 1] == "gids" && v != z { print "gid", p[n] }' /tmp/gv.raw | sort | uniq -c > /tmp/gv.out
+ip -n nsB addr add 10.82.0.1/24 dev ns_v0.20 &&
+	ip -n nsB neigh replace 10.82.0.2 lladdr 02:00:00:00:00:02 dev ns_v0.20 nud permanent
+GB=$(rdmaiso_gid rxe_ns0 ns_v0.20)
+bad=$(awk -v ok=" $OA " '($2 == "ndev" && $3 != "ns_v0.10") || ($2 == "gid" && !index(ok, " " $3 " "))' /tmp/gv.out)
+iters=$(grep -c '^iter$' /tmp/gv.raw)
+tap_check "GID view: nsA's reads racing moves of nsB's VLAN never show a foreign entry ($iters reads of the table, $(awk '{ n += $1 } END { print n + 0 }' /tmp/gv.out) entries${bad:+; $bad})" \
+	sh -c "[ $iters -ge 10 ] && [ -z '$bad' ] && [ -n '$GB' ]"
 
 # Per-namespace view: nsA holds 3 QPs, nsB sees none of them.
 : > /tmp/ns.out
@@ -205,6 +298,20 @@ AVNS=- udsend nsB "$GB" "$GH" 10.80.0.2
 tap_check "audit=1: nsB's UD send with an inline address vector of the host's GID is sent (status $ST, host sent $SENT) and logged" \
 	sh -c "[ '$ST' = 0 ] && [ '$SENT' -ge 1 ] && dmesg | grep -q 'rdma_ns: audit: would refuse rxe_ns0 port 1 GID index $GH (netdev ns_v0 in net:\[[0-9]*\]) for a send of qp' &&
 	       ip netns exec nsB head -1 /proc/net/rdma_ns | grep -q '^mode audit denied 0 audited 2'"
+
+# The GID view follows the source-GID rule: audit mode hides nothing, and
+# neither does gid_view=0; unloading the module restores the full view.
+tap_check "audit=1: nsB reads every GID entry, as it may send from any" \
+	test "$(seen nsB)" = "$(seen -)"
+rmmod rdma_ns && modprobe rdma_ns gid_view=0
+tap_check "gid_view=0: nsB reads every GID entry (the upstream view) while sources are still checked" \
+	sh -c "[ '$(seen nsB)' = '$(seen -)' ] && [ '$(probe nsB ah "$GH")' = $EADDRNOTAVAIL ]"
+rmmod rdma_ns && modprobe rdma_ns
+OB=$(own ns_v0.20)
+tap_check "GID view back on: nsB reads only its own entries ($OB)" \
+	test "$(seen nsB)" = "gids $OB / ndevs $OB / types $OB"
 rmmod rdma_ns
+tap_check "after rmmod: nsB reads every GID entry again" \
+	test "$(seen nsB)" = "$(seen -)"
 
 tap_done
