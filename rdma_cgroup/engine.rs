@@ -70,7 +70,7 @@ impl RdmaCgroup {
         hier: Option<KBox<dyn Hierarchy + Send + Sync>>,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(RdmaCgroup {
-            pools <- ArcTable::new(AllocKind::Alloc, TABLE_MAX),
+            pools <- kernel::new_arc_table!(AllocKind::Alloc, TABLE_MAX),
             hier,
         })
     }

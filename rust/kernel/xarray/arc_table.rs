@@ -14,7 +14,7 @@ use crate::{
         KBox,
         KVec, //
     },
-    new_mutex,
+    str::CStr,
     sync::{
         atomic::{
             Acquire,
@@ -24,10 +24,14 @@ use crate::{
         },
         Arc,
         ArcBorrow,
+        LockClassKey,
         Mutex, //
     },
 };
-use core::ptr;
+use core::{
+    pin::Pin,
+    ptr, //
+};
 use pin_init::{
     pin_data,
     pin_init,
@@ -63,9 +67,9 @@ const DIRECT_MIN: usize = 16;
 /// ```
 /// use kernel::alloc::KBox;
 /// use kernel::sync::Arc;
-/// use kernel::xarray::{AllocKind, ArcTable};
+/// use kernel::xarray::AllocKind;
 ///
-/// let t = KBox::pin_init(ArcTable::new(AllocKind::Alloc, 64), GFP_KERNEL)?;
+/// let t = KBox::pin_init(kernel::new_arc_table!(AllocKind::Alloc, 64), GFP_KERNEL)?;
 /// t.insert(3, Arc::new(30u32, GFP_KERNEL)?, GFP_KERNEL)?;
 /// t.insert(100, Arc::new(1000u32, GFP_KERNEL)?, GFP_KERNEL)?;
 /// assert_eq!((t.get(3).copied(), t.get(100).copied()), (Some(30), Some(1000)));
@@ -91,14 +95,31 @@ pub struct ArcTable<U: Send + Sync + 'static> {
     limit: usize,
 }
 
+/// Creates an empty [`ArcTable`] whose indexes below `limit` are found in a direct table, with
+/// a lock class of its own for the mutex that enters entries (as [`crate::new_mutex!`] gives one
+/// per call site).
+#[macro_export]
+macro_rules! new_arc_table {
+    ($kind:expr, $limit:expr $(, $name:literal)? $(,)?) => {
+        $crate::xarray::ArcTable::new(
+            $kind, $limit, $crate::optional_name!($($name)?), $crate::static_lock_class!())
+    };
+}
+
 impl<U: Send + Sync + 'static> ArcTable<U> {
-    /// Creates an empty array whose indexes below `limit` are found in a direct table.
-    pub fn new(kind: AllocKind, limit: usize) -> impl PinInit<Self> {
+    /// Creates an empty array whose indexes below `limit` are found in a direct table; `name`
+    /// and `key` are the lock class of its mutex. Use [`crate::new_arc_table!`].
+    pub fn new(
+        kind: AllocKind,
+        limit: usize,
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> impl PinInit<Self> {
         // INVARIANT: There is no table and no entry.
         pin_init!(Self {
             xa <- InsertOnly::new(kind),
             direct: Atomic::new(ptr::null()),
-            tables <- new_mutex!(KVec::new()),
+            tables <- Mutex::new(KVec::new(), name, key),
             limit,
         })
     }
