@@ -21,8 +21,13 @@
  *     0-MAXUP): an AH or an RTR with this namespace's GID succeeds with an SL
  *     whose UP (SL & 7) is above MAXUP, or fails with EPERM with one below;
  *   - an AH or an RTR with another namespace's GID succeeds while rdma_ns was
- *     loaded the whole time (same /sys/module/rdma_ns inode before and after);
+ *     loaded the whole time (same /sys/module/rdma_ns inode before and after)
+ *     and the entry was that GID the whole time (read before and after);
  *   - a message (UD send to itself, rdma_cm send) arrives altered.
+ *
+ * rdma_ns shows a task only its own namespace's GID entries, so the worker
+ * reads the table from the initial network namespace (setns() there and
+ * back) to find another namespace's GID; it must run as root.
  *
  * Prints one line of counts at the end: "ops=N ok=N eagain=N ...", then
  * "errno E=N ..." for the other errors.  Exit status: 0, 1 if a violation
@@ -42,6 +47,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,6 +66,8 @@
 static volatile sig_atomic_t stop;
 static int max_up = -1;
 static unsigned short cm_port = 7471;
+/* This task's network namespace and the initial one (/proc/1/ns/net). */
+static int own_net = -1, init_net = -1;
 
 static struct {
 	const char *name;
@@ -74,7 +82,7 @@ static int ndevs;
 struct counters {
 	unsigned long ops, ok, eagain, eperm, eaddrnotavail, nodev, unsup,
 		other, rounds, abandoned, ud_sent, ud_recv, cm_conn, cm_data,
-		cm_fail, timeouts, violations;
+		cm_fail, timeouts, foreign, foreign_stale, violations;
 	unsigned long errs[MAX_ERRNO];
 };
 
@@ -156,15 +164,40 @@ static ino_t rdma_ns_ino(void)
 	return stat("/sys/module/rdma_ns", &st) ? 0 : st.st_ino;
 }
 
-/* The GIDs of a round: this namespace's address and another's. */
+/*
+ * The GIDs of a round: this namespace's address and another's, and the
+ * other's entry as the initial namespace read it.
+ */
 struct gids {
 	int own, foreign;
+	struct ibv_gid_entry fe;
 };
+
+/* Enters network namespace fd; a failure ends the worker. */
+static void enter_net(int fd)
+{
+	if (setns(fd, CLONE_NEWNET)) {
+		perror("setns");
+		exit(2);
+	}
+}
+
+/* Reads GID entry idx as a task of the initial namespace sees it. */
+static int query_gid_init(struct ibv_context *ctx, int idx,
+			  struct ibv_gid_entry *e)
+{
+	int ret;
+
+	enter_net(init_net);
+	ret = ibv_query_gid_ex(ctx, 1, idx, e, 0);
+	enter_net(own_net);
+	return ret;
+}
 
 /* Finds the RoCE v2 GIDs of the device's table (-1: none). */
 static struct gids find_gids(struct ibv_context *ctx, struct in_addr ip)
 {
-	struct gids g = { -1, -1 };
+	struct gids g = { .own = -1, .foreign = -1 };
 	struct ibv_port_attr pa;
 	int i, nf = 0;
 
@@ -174,7 +207,7 @@ static struct gids find_gids(struct ibv_context *ctx, struct in_addr ip)
 		struct ibv_gid_entry e;
 		const uint8_t *r;
 
-		if (ibv_query_gid_ex(ctx, 1, i, &e, 0))
+		if (query_gid_init(ctx, i, &e))
 			continue;
 		if (e.gid_type != IBV_GID_TYPE_ROCE_V2)
 			continue;
@@ -182,10 +215,12 @@ static struct gids find_gids(struct ibv_context *ctx, struct in_addr ip)
 		/* IPv4-mapped: ::ffff:a.b.c.d */
 		if (r[10] != 0xff || r[11] != 0xff || r[0] || r[8])
 			continue;
-		if (!memcmp(r + 12, &ip.s_addr, 4))
+		if (!memcmp(r + 12, &ip.s_addr, 4)) {
 			g.own = i;
-		else if (below(++nf) == 0)
+		} else if (below(++nf) == 0) {
 			g.foreign = i;
+			g.fe = e;
+		}
 	}
 	return g;
 }
@@ -248,17 +283,37 @@ static int make_av(struct round *r, int own, int sl, struct ibv_ah_attr *av)
 	av->sl = sl;
 	av->grh.sgid_index = idx;
 	av->grh.hop_limit = 64;
+	if (!own) {
+		av->grh.dgid = r->gid.fe.gid;
+		return 0;
+	}
 	if (ibv_query_gid(r->ctx, 1, idx, &av->grh.dgid))
 		return -1;
 	return 0;
 }
 
 /*
+ * Whether entry idx still holds the other namespace's GID that the round
+ * found: only then does a success with it mean a violation.  The chaos
+ * deletes and re-creates namespaces and devices, and an index may be reused.
+ */
+static int foreign_unchanged(struct round *r)
+{
+	struct ibv_gid_entry e;
+
+	if (query_gid_init(r->ctx, r->gid.foreign, &e))
+		return 0;
+	return !memcmp(&e.gid, &r->gid.fe.gid, sizeof(e.gid)) &&
+	       e.gid_type == r->gid.fe.gid_type &&
+	       e.ndev_ifindex == r->gid.fe.ndev_ifindex;
+}
+
+/*
  * Checks the outcome of an AH or RTR with an address vector: the priority
  * policy for this namespace's GID, the namespace policy for another's.
  */
-static void check_av(const char *what, int own, int sl, int err,
-		     ino_t ns_before)
+static void check_av(struct round *r, const char *what, int own, int sl,
+		     int err, ino_t ns_before)
 {
 	ino_t ns_after = rdma_ns_ino();
 
@@ -270,9 +325,20 @@ static void check_av(const char *what, int own, int sl, int err,
 			violation("%s with SL %d refused (up=0-%d)", what, sl,
 				  max_up);
 	}
-	if (!own && !err && ns_before && ns_before == ns_after)
-		violation("%s from another namespace's GID %d allowed", what,
-			  sl);
+	if (own)
+		return;
+	cnt->foreign++;
+	if (!err && ns_before && ns_before == ns_after) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (!foreign_unchanged(r)) {
+			cnt->foreign_stale++;
+			return;
+		}
+		inet_ntop(AF_INET6, r->gid.fe.gid.raw, a, sizeof(a));
+		violation("%s from another namespace's GID %d (%s, ifindex %u) allowed",
+			  what, sl, a, r->gid.fe.ndev_ifindex);
+	}
 }
 
 static void op_pd(struct round *r)
@@ -356,7 +422,7 @@ static void op_rc_qp(struct round *r)
 	mask = IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN |
 	       IBV_QP_RQ_PSN | IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER;
 	err = count(err_of(ibv_modify_qp(r->qp[i], &a, mask)));
-	check_av("RTR", own, own ? sl : a.ah_attr.grh.sgid_index, err, ns);
+	check_av(r, "RTR", own, own ? sl : a.ah_attr.grh.sgid_index, err, ns);
 }
 
 static void op_ah(struct round *r)
@@ -371,7 +437,7 @@ static void op_ah(struct round *r)
 	ns = rdma_ns_ino();
 	r->ah[i] = ibv_create_ah(r->pd[p], &av);
 	err = count(r->ah[i] ? 0 : err_of(1));
-	check_av("AH", own, own ? sl : av.grh.sgid_index, err, ns);
+	check_av(r, "AH", own, own ? sl : av.grh.sgid_index, err, ns);
 }
 
 static void op_srq(struct round *r)
@@ -520,7 +586,7 @@ static void op_ud_data(struct round *r)
 	ns = rdma_ns_ino();
 	ah = ibv_create_ah(r->pd[p], &av);
 	err = count(ah ? 0 : err_of(1));
-	check_av("AH", 1, sl, err, ns);
+	check_av(r, "AH", 1, sl, err, ns);
 	if (err)
 		goto out;
 	buf = aligned_alloc(4096, 4096);
@@ -1019,6 +1085,12 @@ int main(int argc, char **argv)
 	}
 	if (!ndevs)
 		return usage();
+	own_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	init_net = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+	if (own_net < 0 || init_net < 0) {
+		perror("/proc/*/ns/net");
+		return 2;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -1032,10 +1104,11 @@ int main(int argc, char **argv)
 	printf("ops=%lu ok=%lu eagain=%lu eperm=%lu eaddrnotavail=%lu nodev=%lu "
 	       "unsupported=%lu other=%lu rounds=%lu abandoned=%lu ud_sent=%lu "
 	       "ud_recv=%lu cm_conn=%lu cm_data=%lu cm_fail=%lu timeouts=%lu "
-	       "violations=%lu\n",
+	       "foreign=%lu foreign_stale=%lu violations=%lu\n",
 	       cnt->ops, cnt->ok, cnt->eagain, cnt->eperm, cnt->eaddrnotavail, cnt->nodev,
 	       cnt->unsup, cnt->other, cnt->rounds, cnt->abandoned, cnt->ud_sent, cnt->ud_recv,
-	       cnt->cm_conn, cnt->cm_data, cnt->cm_fail, cnt->timeouts, cnt->violations);
+	       cnt->cm_conn, cnt->cm_data, cnt->cm_fail, cnt->timeouts, cnt->foreign,
+	       cnt->foreign_stale, cnt->violations);
 	printf("errno");
 	for (i = 0; i < MAX_ERRNO; i++)
 		if (cnt->errs[i])

@@ -450,7 +450,7 @@ tap_plan_begin
 echo "# setup ${T_SETUP}s, stress ${T_RUN}s (workers stopping included)"
 # Figures.
 sum=$(cat "$W"/w*.out | grep '^ops=' | tr ' ' '\n' | awk -F= '{ s[$1] += $2 } END {
-	n = split("ops ok eagain eperm eaddrnotavail nodev unsupported other rounds abandoned ud_sent ud_recv cm_conn cm_data cm_fail timeouts violations", o, " ")
+	n = split("ops ok eagain eperm eaddrnotavail nodev unsupported other rounds abandoned ud_sent ud_recv cm_conn cm_data cm_fail timeouts foreign foreign_stale violations", o, " ")
 	for (i = 1; i <= n; i++) printf "%s=%d ", o[i], s[o[i]] }')
 echo "# workers: $sum"
 echo "# workers, other errors: $(cat "$W"/w*.out | grep '^errno' | tr ' ' '\n' | grep '=' |
@@ -463,6 +463,9 @@ wv=$(cat "$W"/w*.out | grep -c VIOLATION)
 ops=$(echo "$sum" | tr ' ' '\n' | sed -n 's/^ops=//p')
 tap_check "workers: operations done (${ops:-0}), every kind of refusal counted" test "${ops:-0}" -gt 0
 tap_check "workers: no violation of the priority or namespace policy, no data altered ($wv)" test "$wv" = 0
+foreign=$(echo "$sum" | tr ' ' '\n' | sed -n 's/^foreign=//p')
+tap_check "workers: AHs and RTRs from another namespace's GID tried (${foreign:-0})" \
+	test "${foreign:-0}" -gt 0
 tap_check "chaos: every kind of event happened at least once (${#EV[@]} kinds)" \
 	test -n "${EV[rdma.max-rewrite]:-}" -a -n "${EV[task-move]:-}" -a -n "${EV[worker-kill-9]:-}" \
 	-a -n "${EV[link-del]:-}" -a -n "${EV[netns-recreate]:-}" -a \
