@@ -106,15 +106,21 @@ __rdmaiso_place() {
 		"${pfx[@]}" ip link set "$ifn" up
 }
 
-# rdmaiso_rxe <rxe name> <netdev> [ns]: an rxe device on a netdev.
+# rdmaiso_rxe <rxe name> <netdev> [ns]: an rxe device on a netdev.  Tried
+# three times: two first devices of a namespace added at once race in rxe
+# (rxe_net_ipv4_init() looks for the namespace's UDP tunnel socket, then
+# creates it; the loser's bind of port 4791 fails: "Failed to create IPv4
+# UDP tunnel", EPERM).
 rdmaiso_rxe() {
-	local name=$1 netdev=$2 ns=${3:--}
+	local name=$1 netdev=$2 ns=${3:--} pfx=() i
 	modprobe rdma_rxe || return 1
-	if [ "$ns" = - ]; then
-		rdma link add "$name" type rxe netdev "$netdev"
-	else
-		ip netns exec "$ns" rdma link add "$name" type rxe netdev "$netdev"
-	fi
+	[ "$ns" = - ] || pfx=(ip netns exec "$ns")
+	for i in 1 2 3; do
+		"${pfx[@]}" rdma link add "$name" type rxe netdev "$netdev" && return 0
+		"${pfx[@]}" test -e "/sys/class/infiniband/$name" && return 1
+		rdmaiso_nap 0.5
+	done
+	return 1
 }
 
 # rdmaiso_rxes <name>:<netdev>[:<ns>] ...: rxe devices, all at once (each
