@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The accounting engine: per-(cgroup, device slot) pools of atomic counters, charged
-//! hierarchically without a lock, like `mm/page_counter.c` but comparing before adding.
+//! hierarchically without a lock, like `mm/page_counter.c` but comparing before adding, and
+//! only at the levels that have a limit (see [`super::pool`]).
 //!
 //! Pools are created on first use and live until their cgroup is freed, so a pool once found stays
 //! valid for as long as the cgroup does; every charged object pins its cgroup. A pool
@@ -13,11 +14,23 @@
 //!
 //! The counters' (`Relaxed`) argument is in [`super::pool`]. Finding a pool is ordered by
 //! [`ArcTable`]: a pool is stored after it is initialised and loaded with `Acquire`.
+//!
+//! # Switching a level to counted
+//!
+//! A write of `rdma.max` that sets a limit on a level without one marks the level's counter
+//! switching ([`Counter::set_max`]), waits until no charge can still be writing with the old
+//! mode ([`Hierarchy::wait_for_chargers`], an RCU grace period), sums `own` over the level's
+//! subtree and stores it as the level's usage ([`Counter::finish_switch`]). Charges that find a
+//! level switching sleep and try again. `Documentation/design/rdma_cgroup-scaling.md` has the
+//! argument.
 
 use super::parse::Plan;
 use super::pool::{
+    Counter,
+    NotCharged,
     Pool,
-    Prio, //
+    Prio,
+    SWITCHING, //
 };
 use super::res::{
     Resource,
@@ -29,6 +42,10 @@ use kernel::{
         atomic::Relaxed,
         counter,
         Arc, //
+    },
+    time::{
+        delay::fsleep,
+        Delta, //
     },
     xarray::{
         AllocKind,
@@ -50,7 +67,16 @@ pub(crate) trait Hierarchy {
     fn parent(&self) -> Option<&RdmaCgroup>;
     /// Tells user space that `rdma.events` (and, if `local`, `rdma.events.local`) changed.
     fn notify_events(&self, local: bool);
+    /// Calls `f` for every descendant of `of` (whose hierarchy this is), not `of` itself, in
+    /// an RCU read-side section: `f` must not sleep.
+    fn for_each_descendant(&self, of: &RdmaCgroup, f: &mut dyn FnMut(&RdmaCgroup));
+    /// Waits until every charge and uncharge that may have started before the call has returned
+    /// (an RCU grace period: they run in read-side sections).
+    fn wait_for_chargers(&self);
 }
+
+/// How long a charge that found a level switching to counted sleeps before it tries again.
+const SWITCH_WAIT_US: i64 = 100;
 
 /// Slots from this one on are found in the XArray of [`ArcTable`] only.
 const TABLE_MAX: usize = 4096;
@@ -142,26 +168,97 @@ impl RdmaCgroup {
         }
     }
 
-    /// Charges `n` units of `r` on `slot` to this cgroup and every ancestor, or nothing.
+    /// Charges `n` units of `r` on `slot` to this cgroup and every ancestor with a limit, or
+    /// nothing. May sleep.
     pub(crate) fn try_charge(&self, slot: u32, r: Resource, n: u64) -> Result<(), Refused<'_>> {
         let pool = self.pool_or_create(slot).map_err(|_| Refused::NoMem)?;
-        pool.charge(r, n).map_err(|(depth, over_pool)| {
-            // The chain of pools has one pool per level, so `depth` names a level.
-            let over = self.levels().nth(depth).unwrap_or(self);
-            self.record_refusal(over, over_pool, slot, r);
-            Refused::Limit { over }
-        })
+        loop {
+            match pool.charge(r, n) {
+                Ok(()) => return Ok(()),
+                Err(NotCharged::Switching) => fsleep(Delta::from_micros(SWITCH_WAIT_US)),
+                Err(NotCharged::Limit(depth, over_pool)) => {
+                    // The chain of pools has one pool per level, so `depth` names a level.
+                    let over = self.levels().nth(depth).unwrap_or(self);
+                    self.record_refusal(over, over_pool, slot, r);
+                    return Err(Refused::Limit { over });
+                }
+            }
+        }
     }
 
-    /// Returns `n` units of `r` on `slot` charged earlier by [`RdmaCgroup::try_charge`].
+    /// Returns `n` units of `r` on `slot` charged earlier by [`RdmaCgroup::try_charge`]. May
+    /// sleep (only while an ancestor's limit is being set).
     pub(crate) fn uncharge(&self, slot: u32, r: Resource, n: u64) {
         match self.pool(slot) {
-            Some(p) => p.uncharge(r, n, usize::MAX),
+            Some(p) => {
+                while !p.uncharge(r, n) {
+                    fsleep(Delta::from_micros(SWITCH_WAIT_US));
+                }
+            }
             // A charged cgroup always has a pool: pools outlive every charge.
             None => {
                 kernel::warn_on!(true);
             }
         }
+    }
+
+    /// Calls `f` with this cgroup's pool of `slot` and that of every descendant that has one.
+    /// `f` runs in an RCU read-side section (it must not sleep).
+    fn for_subtree(&self, slot: u32, f: &mut dyn FnMut(&Pool)) {
+        let Some(p) = self.pool(slot) else {
+            // No descendant has a pool of a slot that its ancestors lack.
+            return;
+        };
+        f(p);
+        if let Some(h) = &self.hier {
+            h.for_each_descendant(self, &mut |cg| {
+                if let Some(p) = cg.pool(slot) {
+                    f(p);
+                }
+            });
+        }
+    }
+
+    /// The usage of every resource on `slot` (`rdma.current`): a counted level's `usage`, or
+    /// the sum of `own` over the subtree (saturated at `u64::MAX`).
+    pub(crate) fn current(&self, slot: u32) -> [u64; NR_RESOURCES] {
+        let mut v = [0; NR_RESOURCES];
+        let Some(p) = self.pool(slot) else {
+            return v;
+        };
+        let counted: [bool; NR_RESOURCES] = core::array::from_fn(|i| p.res[i].counted());
+        if counted.contains(&false) {
+            self.for_subtree(slot, &mut |q| {
+                for (s, c) in v.iter_mut().zip(q.res.iter()) {
+                    *s = s.saturating_add(c.own.load(Relaxed));
+                }
+            });
+        }
+        for ((s, c), counted) in v.iter_mut().zip(p.res.iter()).zip(counted) {
+            if counted {
+                *s = c.usage.load(Relaxed);
+            }
+        }
+        v
+    }
+
+    /// The peak of every resource on `slot` (`rdma.peak`): a counted level's own `peak`, else
+    /// the largest `peak` of the level and its descendants (exact for a cgroup whose own tasks do
+    /// all the charging; otherwise a lower bound, see the design).
+    pub(crate) fn peaks(&self, slot: u32) -> [u64; NR_RESOURCES] {
+        let mut v = [0; NR_RESOURCES];
+        let Some(p) = self.pool(slot) else {
+            return v;
+        };
+        let counted: [bool; NR_RESOURCES] = core::array::from_fn(|i| p.res[i].counted());
+        self.for_subtree(slot, &mut |q| {
+            for (i, (m, c)) in v.iter_mut().zip(q.res.iter()).enumerate() {
+                if !counted[i] || core::ptr::eq(q, p) {
+                    *m = (*m).max(c.peak.load(Relaxed));
+                }
+            }
+        });
+        v
     }
 
     /// Counts a refused charge: `over`, at its limit, is this cgroup or an ancestor, and
@@ -185,7 +282,8 @@ impl RdmaCgroup {
         }
     }
 
-    /// Sets limits and allowed sets on `slot`. Fails only with `ENOMEM`, changing nothing.
+    /// Sets limits and allowed sets on `slot`. Fails only with `ENOMEM`, changing nothing. May
+    /// sleep. The caller serialises writes of limits (the device table's mutex).
     pub(crate) fn set_limits(
         &self,
         slot: u32,
@@ -194,9 +292,24 @@ impl RdmaCgroup {
         up: Option<u8>,
     ) -> Result {
         let p = self.pool_or_create(slot)?;
+        if Self::store_limits(p, limits, sl, up) {
+            self.wait_for_chargers();
+            self.finish_switches(slot);
+        }
+        Ok(())
+    }
+
+    /// Stores limits and allowed sets in `p`; returns whether a level now switches to counted.
+    fn store_limits(
+        p: &Pool,
+        limits: &[Option<u64>; NR_RESOURCES],
+        sl: Option<u16>,
+        up: Option<u8>,
+    ) -> bool {
+        let mut switching = false;
         for (c, l) in p.res.iter().zip(limits) {
             if let Some(v) = l {
-                c.max.store(*v, Relaxed);
+                switching |= c.set_max(*v);
             }
         }
         if let Some(sl) = sl {
@@ -205,18 +318,56 @@ impl RdmaCgroup {
         if let Some(up) = up {
             p.up.store(u32::from(up), Relaxed);
         }
-        Ok(())
+        switching
+    }
+
+    fn wait_for_chargers(&self) {
+        if let Some(h) = &self.hier {
+            h.wait_for_chargers();
+        }
+    }
+
+    /// Ends the switches to counted on `slot`, after [`RdmaCgroup::wait_for_chargers`]: no
+    /// charge below writes while its level is switching, so the sums are stable.
+    fn finish_switches(&self, slot: u32) {
+        let Some(p) = self.pool(slot) else {
+            return;
+        };
+        let switching = |c: &Counter| c.mode.load(Relaxed) == SWITCHING;
+        if !p.res.iter().any(switching) {
+            return;
+        }
+        let mut sum = [0u64; NR_RESOURCES];
+        self.for_subtree(slot, &mut |q| {
+            for (s, c) in sum.iter_mut().zip(q.res.iter()) {
+                *s = s.saturating_add(c.own.load(Relaxed));
+            }
+        });
+        for (c, s) in p.res.iter().zip(sum) {
+            if switching(c) {
+                c.finish_switch(s);
+            }
+        }
     }
 
     /// Applies a parsed and resolved `rdma.max` write: all of it, or nothing if it fails (only
-    /// with `ENOMEM`, creating a pool; a pool without limits is what no pool means).
+    /// with `ENOMEM`, creating a pool; a pool without limits is what no pool means). Waits for
+    /// one RCU grace period if it sets a limit on a level that had none.
     pub(crate) fn apply(&self, plan: &Plan<'_>) -> Result {
         // Create every pool first: after this nothing can fail.
         for (slot, _) in plan.iter() {
             self.pool_or_create(*slot)?;
         }
+        let mut switching = false;
         for (slot, req) in plan.iter() {
-            self.set_limits(*slot, &req.limits, req.sl, req.up)?;
+            let p = self.pool_or_create(*slot)?;
+            switching |= Self::store_limits(p, &req.limits, req.sl, req.up);
+        }
+        if switching {
+            self.wait_for_chargers();
+            for (slot, _) in plan.iter() {
+                self.finish_switches(*slot);
+            }
         }
         Ok(())
     }
@@ -327,12 +478,37 @@ mod tests {
     use core::ptr;
     use kernel::sync::{
         atomic::Atomic,
-        Arc, //
+        Arc,
+        Mutex, //
     };
 
-    /// A test hierarchy: a parent link and a count of notifications.
+    /// The cgroups of one test, for walks over descendants, and a count of notifications.
+    struct Tree {
+        all: Arc<Mutex<KVec<Arc<RdmaCgroup>>>>,
+        notified: Arc<Atomic<u64>>,
+    }
+
+    impl Tree {
+        fn new() -> Result<Tree> {
+            Ok(Tree {
+                all: Arc::pin_init(kernel::new_mutex!(KVec::new()), GFP_KERNEL)?,
+                notified: Arc::new(Atomic::new(0), GFP_KERNEL)?,
+            })
+        }
+    }
+
+    impl Drop for Tree {
+        // The cgroups hold the list through their `TestHier`: empty it to free them.
+        fn drop(&mut self) {
+            let all = core::mem::take(&mut *self.all.lock());
+            drop(all);
+        }
+    }
+
+    /// A test hierarchy: a parent link, the test's cgroups and a count of notifications.
     struct TestHier {
         parent: Option<Arc<RdmaCgroup>>,
+        all: Arc<Mutex<KVec<Arc<RdmaCgroup>>>>,
         notified: Arc<Atomic<u64>>,
     }
 
@@ -343,21 +519,41 @@ mod tests {
         fn notify_events(&self, _local: bool) {
             self.notified.fetch_add(1, Relaxed);
         }
+        fn for_each_descendant(&self, of: &RdmaCgroup, f: &mut dyn FnMut(&RdmaCgroup)) {
+            let all = self.all.lock();
+            for c in all.iter() {
+                if c.levels().skip(1).any(|a| ptr::eq(a, of)) {
+                    f(c);
+                }
+            }
+        }
+        fn wait_for_chargers(&self) {
+            kernel::sync::rcu::synchronize_rcu();
+        }
     }
 
-    fn cg(parent: Option<&Arc<RdmaCgroup>>, n: &Arc<Atomic<u64>>) -> Result<Arc<RdmaCgroup>> {
+    fn cg(parent: Option<&Arc<RdmaCgroup>>, t: &Tree) -> Result<Arc<RdmaCgroup>> {
         let hier: KBox<dyn Hierarchy + Send + Sync> = KBox::new(
             TestHier {
                 parent: parent.cloned(),
-                notified: n.clone(),
+                all: t.all.clone(),
+                notified: t.notified.clone(),
             },
             GFP_KERNEL,
         )?;
-        Arc::pin_init(RdmaCgroup::new(Some(hier)), GFP_KERNEL)
+        let c = Arc::pin_init(RdmaCgroup::new(Some(hier)), GFP_KERNEL)?;
+        t.all.lock().push(c.clone(), GFP_KERNEL)?;
+        Ok(c)
     }
 
+    /// `rdma.current` of `r` on `slot`.
     fn usage(c: &RdmaCgroup, slot: u32, r: Resource) -> u64 {
-        c.pool(slot).map_or(0, |p| p.get(r).usage.load(Relaxed))
+        c.current(slot)[r as usize]
+    }
+
+    /// `rdma.peak` of `r` on `slot`.
+    fn peak(c: &RdmaCgroup, slot: u32, r: Resource) -> u64 {
+        c.peaks(slot)[r as usize]
     }
 
     fn counter(c: &RdmaCgroup, slot: u32, r: Resource, f: fn(&Counter) -> &Atomic<u64>) -> u64 {
@@ -372,7 +568,7 @@ mod tests {
 
     #[test]
     fn charge_up_to_limit() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let a = cg(None, &n)?;
         a.set_limits(0, &limits(Resource::Qp, 2), None, None)?;
         assert!(a.try_charge(0, Resource::Qp, 1).is_ok());
@@ -382,10 +578,10 @@ mod tests {
             Err(Refused::Limit { .. })
         ));
         assert_eq!(usage(&a, 0, Resource::Qp), 2);
-        assert_eq!(counter(&a, 0, Resource::Qp, |c| &c.peak), 2);
+        assert_eq!(peak(&a, 0, Resource::Qp), 2);
         assert_eq!(counter(&a, 0, Resource::Qp, |c| &c.ev_max), 1);
         assert_eq!(counter(&a, 0, Resource::Qp, |c| &c.ev_local_fail), 1);
-        assert_eq!(n.load(Relaxed), 1);
+        assert_eq!(n.notified.load(Relaxed), 1);
         // Other resources and slots are independent.
         assert!(a.try_charge(0, Resource::Cq, 100).is_ok());
         assert!(a.try_charge(1, Resource::Qp, 5).is_ok());
@@ -393,13 +589,13 @@ mod tests {
         assert!(a.try_charge(0, Resource::Qp, 1).is_ok());
         a.uncharge(0, Resource::Qp, 2);
         assert_eq!(usage(&a, 0, Resource::Qp), 0);
-        assert_eq!(counter(&a, 0, Resource::Qp, |c| &c.peak), 2);
+        assert_eq!(peak(&a, 0, Resource::Qp), 2);
         Ok(())
     }
 
     #[test]
     fn pools_in_and_past_the_table() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let leaf = cg(Some(&top), &n)?;
         // The direct table grows (16, 32, 1024 places) and keeps what it held; the last slot
@@ -427,7 +623,7 @@ mod tests {
             assert_eq!(leaf.pool(slot).map(ptr::from_ref), xa);
             leaf.uncharge(slot, Resource::Pd, 1);
             assert_eq!(usage(&top, slot, Resource::Pd), 0);
-            assert_eq!(counter(&top, slot, Resource::Pd, |c| &c.peak), 1);
+            assert_eq!(peak(&top, slot, Resource::Pd), 1);
         }
         // The pools entered before the table grew are in the last one.
         assert_eq!(leaf.pools.direct_len(), 1024);
@@ -440,7 +636,7 @@ mod tests {
 
     #[test]
     fn hierarchy_every_ancestor_must_have_room() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let mid = cg(Some(&top), &n)?;
         let leaf = cg(Some(&mid), &n)?;
@@ -477,7 +673,7 @@ mod tests {
 
     #[test]
     fn limits_zero_and_huge() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let a = cg(None, &n)?;
         a.set_limits(0, &limits(Resource::Pd, 0), None, None)?;
         assert!(a.try_charge(0, Resource::Pd, 1).is_err());
@@ -497,7 +693,7 @@ mod tests {
 
     #[test]
     fn huge_charges_are_refused_without_a_trace() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let a = cg(Some(&top), &n)?;
         let b = cg(Some(&top), &n)?;
@@ -520,10 +716,10 @@ mod tests {
         b.uncharge(0, Resource::MrBytes, 4096);
         assert_eq!(usage(&top, 0, Resource::MrBytes), 0);
         assert_eq!(
-            counter(&a, 0, Resource::MrBytes, |c| &c.peak),
+            peak(&a, 0, Resource::MrBytes),
             (1 << 20) - 4096
         );
-        assert_eq!(counter(&top, 0, Resource::MrBytes, |c| &c.peak), 1 << 20);
+        assert_eq!(peak(&top, 0, Resource::MrBytes), 1 << 20);
         Ok(())
     }
 
@@ -538,7 +734,7 @@ mod tests {
     #[test]
     fn concurrent_huge_charges_leave_a_sibling_alone() -> Result {
         use kernel::sync::Completion;
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let a = cg(Some(&top), &n)?;
         let b = cg(Some(&top), &n)?;
@@ -573,13 +769,134 @@ mod tests {
         for c in [&top, &a, &b] {
             assert_eq!(usage(c, 0, Resource::MrBytes), 0);
         }
-        assert!(counter(&top, 0, Resource::MrBytes, |c| &c.peak) <= 1 << 20);
+        assert!(peak(&top, 0, Resource::MrBytes) <= 1 << 20);
+        Ok(())
+    }
+
+    /// The raw `usage` field of `r` on `slot` (what a charge writes at a counted level).
+    fn written(c: &RdmaCgroup, slot: u32, r: Resource) -> u64 {
+        counter(c, slot, r, |c| &c.usage)
+    }
+
+    /// Two containers under unlimited parents: no charge writes the parents' counters, whose
+    /// usage is summed on read; the peak of such a level is the largest in its subtree.
+    #[test]
+    fn unlimited_levels_are_summed_on_read() -> Result {
+        let n = Tree::new()?;
+        let top = cg(None, &n)?;
+        let pod = cg(Some(&top), &n)?;
+        let a = cg(Some(&pod), &n)?;
+        let b = cg(Some(&pod), &n)?;
+        for _ in 0..3 {
+            assert!(a.try_charge(0, Resource::Qp, 1).is_ok());
+        }
+        assert!(b.try_charge(0, Resource::Qp, 4).is_ok());
+        assert!(pod.try_charge(0, Resource::Qp, 1).is_ok());
+        for c in [&top, &pod] {
+            assert_eq!(written(c, 0, Resource::Qp), 0);
+        }
+        assert_eq!(usage(&a, 0, Resource::Qp), 3);
+        assert_eq!(usage(&pod, 0, Resource::Qp), 8);
+        assert_eq!(usage(&top, 0, Resource::Qp), 8);
+        assert_eq!(peak(&a, 0, Resource::Qp), 3);
+        // The largest peak of the subtree (b's), a lower bound of the true 8.
+        assert_eq!(peak(&top, 0, Resource::Qp), 4);
+        a.uncharge(0, Resource::Qp, 3);
+        b.uncharge(0, Resource::Qp, 4);
+        pod.uncharge(0, Resource::Qp, 1);
+        assert_eq!(usage(&top, 0, Resource::Qp), 0);
+        Ok(())
+    }
+
+    /// A limit set on a level that has usage below it counts that usage from then on: exactly,
+    /// above the limit too, and again after the limit was removed and set once more.
+    #[test]
+    fn a_new_limit_counts_what_is_charged() -> Result {
+        let n = Tree::new()?;
+        let top = cg(None, &n)?;
+        let pod = cg(Some(&top), &n)?;
+        let a = cg(Some(&pod), &n)?;
+        let b = cg(Some(&pod), &n)?;
+        assert!(a.try_charge(0, Resource::Mr, 3).is_ok());
+        assert!(b.try_charge(0, Resource::Mr, 4).is_ok());
+        pod.set_limits(0, &limits(Resource::Mr, 8), None, None)?;
+        assert_eq!(written(&pod, 0, Resource::Mr), 7);
+        assert_eq!(peak(&pod, 0, Resource::Mr), 7);
+        assert!(a.try_charge(0, Resource::Mr, 1).is_ok());
+        match b.try_charge(0, Resource::Mr, 1) {
+            Err(Refused::Limit { over }) => assert!(ptr::eq(over, &*pod)),
+            _ => panic!("charge over the new limit succeeded"),
+        }
+        assert_eq!(usage(&b, 0, Resource::Mr), 4);
+        assert_eq!(written(&top, 0, Resource::Mr), 0);
+        // Unlimited again: no longer written; the sum is read.
+        pod.set_limits(0, &limits(Resource::Mr, MAX), None, None)?;
+        a.uncharge(0, Resource::Mr, 4);
+        assert_eq!(written(&pod, 0, Resource::Mr), 8);
+        assert_eq!(usage(&pod, 0, Resource::Mr), 4);
+        // A limit below the usage: counted from the usage, later charges refused.
+        pod.set_limits(0, &limits(Resource::Mr, 2), None, None)?;
+        assert_eq!(written(&pod, 0, Resource::Mr), 4);
+        assert!(a.try_charge(0, Resource::Mr, 1).is_err());
+        b.uncharge(0, Resource::Mr, 3);
+        assert!(a.try_charge(0, Resource::Mr, 1).is_ok());
+        a.uncharge(0, Resource::Mr, 1);
+        b.uncharge(0, Resource::Mr, 1);
+        assert_eq!(written(&pod, 0, Resource::Mr), 0);
+        assert_eq!(usage(&top, 0, Resource::Mr), 0);
+        Ok(())
+    }
+
+    /// Switches back and forth: rounds of the limit toggling.
+    const SWITCHES: u32 = 60;
+
+    /// A cgroup charges and uncharges on one CPU while its parent's limit is set and removed
+    /// again and again on the other: when the parent ends up counted, its usage is exactly what
+    /// is charged below it, and nothing underflows (which would warn).
+    #[test]
+    fn switches_racing_charges_stay_exact() -> Result {
+        use kernel::sync::Completion;
+        let n = Tree::new()?;
+        let top = cg(None, &n)?;
+        let pod = cg(Some(&top), &n)?;
+        let a = cg(Some(&pod), &n)?;
+        assert!(a.try_charge(0, Resource::Cq, 5).is_ok());
+        let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let stop = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
+        let (wa, wdone, wstop) = (a.clone(), done.clone(), stop.clone());
+        kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            while wstop.load(Relaxed) == 0 {
+                for _ in 0..3 {
+                    if wa.try_charge(0, Resource::Cq, 1).is_err() {
+                        wstop.store(2, Relaxed);
+                    }
+                }
+                wa.uncharge(0, Resource::Cq, 3);
+            }
+            wdone.complete_all();
+        })?;
+        for i in 0..SWITCHES {
+            let v = if i % 2 == 0 { 1 << 30 } else { MAX };
+            pod.set_limits(0, &limits(Resource::Cq, v), None, None)?;
+        }
+        pod.set_limits(0, &limits(Resource::Cq, 1 << 30), None, None)?;
+        for _ in 0..SWITCHES {
+            // Counted values only (no switch): the usage stays the one maintained so far.
+            pod.set_limits(0, &limits(Resource::Cq, 1 << 29), None, None)?;
+        }
+        let _ = stop.cmpxchg(0, 1, Relaxed);
+        done.wait_for_completion();
+        assert_eq!(stop.load(Relaxed), 1);
+        assert_eq!(written(&pod, 0, Resource::Cq), 5);
+        assert_eq!(usage(&top, 0, Resource::Cq), 5);
+        a.uncharge(0, Resource::Cq, 5);
+        assert_eq!(written(&pod, 0, Resource::Cq), 0);
         Ok(())
     }
 
     #[test]
     fn allowed_sets_intersect() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let leaf = cg(Some(&top), &n)?;
         assert_eq!(leaf.allowed(0, false) & 0xff, 0xff);
@@ -603,7 +920,7 @@ mod tests {
 
     #[test]
     fn prio_denied_and_in_use() -> Result {
-        let n = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
+        let n = Tree::new()?;
         let top = cg(None, &n)?;
         let leaf = cg(Some(&top), &n)?;
         assert_eq!(Prio::new(false, 8), None);

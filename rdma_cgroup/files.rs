@@ -18,7 +18,10 @@ use super::{
         NR_SL,
         NR_UP, //
     },
-    res::Resource,
+    res::{
+        Resource,
+        NR_RESOURCES, //
+    },
 };
 use kernel::{
     bindings,
@@ -106,6 +109,11 @@ pub(crate) fn show(cg: &RdmaCgroup, m: &SeqFile, what: Show) {
             seq_print!(m, " index={}", index);
         }
         let pool = cg.pool(slot as u32);
+        let values = match what {
+            Show::Current => cg.current(slot as u32),
+            Show::Peak => cg.peaks(slot as u32),
+            _ => [0; NR_RESOURCES],
+        };
         for r in Resource::ALL {
             let c = pool.map(|p| p.get(r));
             let get = |f: fn(&pool::Counter) -> u64, default: u64| c.map_or(default, f);
@@ -118,10 +126,9 @@ pub(crate) fn show(cg: &RdmaCgroup, m: &SeqFile, what: Show) {
                         seq_print!(m, " {}={}", r.name(), v);
                     }
                 }
-                Show::Current => {
-                    seq_print!(m, " {}={}", r.name(), get(|c| c.usage.load(Relaxed), 0))
+                Show::Current | Show::Peak => {
+                    seq_print!(m, " {}={}", r.name(), values[r as usize])
                 }
-                Show::Peak => seq_print!(m, " {}={}", r.name(), get(|c| c.peak.load(Relaxed), 0)),
                 Show::Events | Show::EventsLocal => {
                     let (mx, fail) = if what == Show::Events {
                         (

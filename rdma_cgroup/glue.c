@@ -224,6 +224,23 @@ void rdmacg_reset_slot(u32 slot)
 	rcu_read_unlock();
 }
 
+/*
+ * Calls @fn with the state of every descendant of @cg (not @cg itself) and
+ * @arg, under rcu_read_lock(): states are freed an RCU grace period after
+ * their css leaves the hierarchy, and a css with charges stays in it.
+ */
+void rdmacg_walk_descendants(struct rdma_cgroup *cg,
+			     void (*fn)(void *state, void *arg), void *arg)
+{
+	struct cgroup_subsys_state *css;
+
+	rcu_read_lock();
+	css_for_each_descendant_pre(css, &cg->css)
+		if (css != &cg->css)
+			fn(css_rdmacg(css)->state, arg);
+	rcu_read_unlock();
+}
+
 void rdmacg_register_device(struct rdmacg_device *device)
 {
 	device->slot = rdmacg_rs_register_device(device);

@@ -1,7 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The counters of one cgroup for one device slot ([`Pool`]) and the hierarchical charge: one
-//! pass up the links from a pool to its parent's, comparing before adding at every level.
+//! pass up the links from a pool to its parent's, comparing before adding at every level that
+//! has a limit.
+//!
+//! # Counted and uncounted levels
+//!
+//! A level without a limit on a resource does not count it (its counter's mode is
+//! [`UNCOUNTED`]): a charge below it does not write it, so two containers under a common
+//! unlimited parent share no written cache line. Every charge adds to [`Counter::own`] of the
+//! charged cgroup, and the usage of an uncounted level is the sum of `own` over its subtree,
+//! computed when read (`engine.rs`). Setting a limit on an uncounted level switches it to
+//! [`COUNTED`] through [`SWITCHING`]: see `Documentation/design/rdma_cgroup-scaling.md` and
+//! [`Pool::charge`].
 //!
 //! # Memory ordering
 //!
@@ -18,7 +29,9 @@
 //!   in flight on other CPUs).
 //! - Peaks and events are statistics read by `rdma.peak` and `rdma.events`; a reader may see a
 //!   charge's usage before its peak. `rdma.current` is exact for a quiescent cgroup.
-//! - The one place where ordering matters is finding a pool (`engine.rs`).
+//! - Ordering matters in finding a pool (`engine.rs`) and in switching a level to counted: the
+//!   sum is stored in `usage` before the mode is set to [`COUNTED`] with `Release`, and a charge
+//!   reads the mode with `Acquire` before it reads `usage`.
 
 use super::res::{
     Resource,
@@ -28,10 +41,13 @@ use kernel::{
     prelude::*,
     sync::{
         atomic::{
+            Acquire,
             Atomic,
-            Relaxed, //
+            Relaxed,
+            Release, //
         },
         counter,
+        rcu,
         Arc, //
     },
 };
@@ -39,9 +55,23 @@ use kernel::{
 /// The stored value of an unlimited `max`.
 pub(crate) const MAX: u64 = u64::MAX;
 
+/// [`Counter::mode`]: no limit; `usage` is not maintained (the level's usage is the sum of
+/// `own` over its subtree).
+pub(crate) const UNCOUNTED: u32 = 0;
+/// [`Counter::mode`]: a limit is being set; charges wait until the level is [`COUNTED`].
+pub(crate) const SWITCHING: u32 = 1;
+/// [`Counter::mode`]: a limit is set; charges compare with it and add to `usage`.
+pub(crate) const COUNTED: u32 = 2;
+
 /// One resource's counters in one pool.
 pub(crate) struct Counter {
+    /// Usage of the cgroup and its descendants; maintained while the mode is [`COUNTED`] only.
     pub(crate) usage: Atomic<u64>,
+    /// Units charged by this cgroup's own tasks (always maintained).
+    pub(crate) own: Atomic<u64>,
+    /// [`UNCOUNTED`], [`SWITCHING`] or [`COUNTED`]; changed only by writes of `rdma.max` (under
+    /// the device table's mutex) and by resets.
+    pub(crate) mode: Atomic<u32>,
     pub(crate) max: Atomic<u64>,
     pub(crate) peak: Atomic<u64>,
     /// Charges refused because this cgroup or a descendant was at its limit (hierarchical).
@@ -58,6 +88,8 @@ impl Counter {
     const fn new() -> Self {
         Counter {
             usage: Atomic::new(0),
+            own: Atomic::new(0),
+            mode: Atomic::new(UNCOUNTED),
             max: Atomic::new(MAX),
             peak: Atomic::new(0),
             ev_max: Atomic::new(0),
@@ -71,19 +103,48 @@ impl Counter {
     /// `None` leaves `usage` untouched.
     #[inline]
     fn add_within_max(&self, n: u64) -> Option<u64> {
-        let max = self.max.load(Relaxed);
-        let mut old = self.usage.load(Relaxed);
-        loop {
-            let new = old.checked_add(n).filter(|&new| new <= max)?;
-            match self.usage.cmpxchg(old, new, Relaxed) {
-                Ok(_) => return Some(new),
-                Err(seen) => old = seen,
-            }
+        add_within(&self.usage, n, self.max.load(Relaxed))
+    }
+
+    /// Whether the mode is [`COUNTED`] (`Acquire`: `usage` is then the value the switch stored,
+    /// or later).
+    #[inline]
+    pub(crate) fn counted(&self) -> bool {
+        self.mode.load(Acquire) == COUNTED
+    }
+
+    /// Sets `max` to `v` and returns whether the level must now switch to counted: it was
+    /// uncounted and `v` is a limit. The mode is then [`SWITCHING`] until
+    /// [`Counter::finish_switch`]. A `v` of `max` makes the level uncounted at once.
+    pub(crate) fn set_max(&self, v: u64) -> bool {
+        self.max.store(v, Relaxed);
+        if v == MAX {
+            self.mode.store(UNCOUNTED, Relaxed);
+            false
+        } else if self.mode.load(Relaxed) == UNCOUNTED {
+            self.mode.store(SWITCHING, Relaxed);
+            true
+        } else {
+            false
         }
     }
 
+    /// Ends a switch to counted once no charge can be writing with the old mode: `sum` is the
+    /// sum of `own` over the subtree, read after that.
+    pub(crate) fn finish_switch(&self, sum: u64) {
+        self.usage.store(sum, Relaxed);
+        self.raise_peak(sum);
+        self.mode.store(COUNTED, Release);
+    }
+
+    /// No limit, uncounted.
+    fn clear(&self) {
+        self.max.store(MAX, Relaxed);
+        self.mode.store(UNCOUNTED, Relaxed);
+    }
+
     /// Raises `peak` to at least `v`.
-    fn raise_peak(&self, v: u64) {
+    pub(crate) fn raise_peak(&self, v: u64) {
         let mut cur = self.peak.load(Relaxed);
         while v > cur {
             match self.peak.cmpxchg(cur, v, Relaxed) {
@@ -94,8 +155,30 @@ impl Counter {
     }
 }
 
+/// Adds `n` to `a` if the sum neither wraps nor exceeds `max`, and returns the sum; `None`
+/// leaves `a` untouched.
+#[inline]
+fn add_within(a: &Atomic<u64>, n: u64, max: u64) -> Option<u64> {
+    let mut old = a.load(Relaxed);
+    loop {
+        let new = old.checked_add(n).filter(|&new| new <= max)?;
+        match a.cmpxchg(old, new, Relaxed) {
+            Ok(_) => return Some(new),
+            Err(seen) => old = seen,
+        }
+    }
+}
+
 /// Levels whose counters a charge keeps for raising their peaks without a second lookup.
 pub(crate) const PEAK_LEVELS: usize = 8;
+
+/// Why [`Pool::charge`] charged nothing.
+pub(crate) enum NotCharged<'a> {
+    /// A level of the chain is switching to counted: try again once it is.
+    Switching,
+    /// The level at this depth (0: the charged pool), this pool, is at its limit.
+    Limit(usize, &'a Pool),
+}
 
 /// The counters of one cgroup for one device slot.
 pub(crate) struct Pool {
@@ -183,10 +266,10 @@ impl Pool {
         }
     }
 
-    /// Sets every limit back to `max` and allows every priority.
+    /// Sets every limit back to `max` (every level uncounted) and allows every priority.
     pub(crate) fn clear_limits(&self) {
         for c in self.res.iter() {
-            c.max.store(MAX, Relaxed);
+            c.clear();
         }
         self.sl.store(ALL_SL, Relaxed);
         self.up.store(ALL_UP, Relaxed);
@@ -214,46 +297,88 @@ impl Pool {
         core::iter::successors(Some(self), |p| p.parent())
     }
 
-    /// Charges every level in one pass, bottom up: at each level, compare with the limit and
-    /// only then add (a `cmpxchg` loop), so that no level's usage is above its limit or wrapped,
-    /// not even for an instant, whatever `n`; on a refusal take back what this walk added and
-    /// return the level (0: this pool) at its limit and its pool.
-    /// Peaks are raised only once every level took the charge, from the values the walk kept
-    /// (levels past [`PEAK_LEVELS`] read theirs again).
-    pub(crate) fn charge(&self, r: Resource, n: u64) -> Result<(), (usize, &Pool)> {
+    /// Whether a level of the chain is switching `r` to counted.
+    fn switching(&self, r: Resource) -> bool {
+        self.chain()
+            .any(|p| p.get(r).mode.load(Acquire) == SWITCHING)
+    }
+
+    /// Charges `n` units of `r`: `own` of this pool, and `usage` of every counted level, bottom
+    /// up, comparing with the level's limit before adding (a `cmpxchg` loop), so that no level's
+    /// usage is above its limit or wrapped, not even for an instant, whatever `n`. On a refusal
+    /// it takes back what it added and returns the level at its limit (`own` refuses only a
+    /// wrap, as this pool's level). Peaks are raised once every level took the charge, from the
+    /// values the walk kept (counted levels past [`PEAK_LEVELS`] read theirs again).
+    ///
+    /// The walk is one RCU read-side section, and writes nothing if a level is switching: a
+    /// switch waits for a grace period after marking its level, then sums `own` (see
+    /// `Documentation/design/rdma_cgroup-scaling.md`). A level seen switching after the first
+    /// check is treated as uncounted: that switch's grace period waits for this walk, and its
+    /// sum includes this charge.
+    pub(crate) fn charge(&self, r: Resource, n: u64) -> Result<(), NotCharged<'_>> {
+        let _rcu = rcu::read_lock();
+        if self.switching(r) {
+            return Err(NotCharged::Switching);
+        }
+        let own = self.get(r);
+        let Some(own_new) = add_within(&own.own, n, MAX) else {
+            return Err(NotCharged::Limit(0, self));
+        };
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
-        let mut levels = 0;
+        let mut deep = false;
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
+            if !c.counted() {
+                continue;
+            }
             match c.add_within_max(n) {
-                Some(new) => {
-                    if let Some(entry) = charged.get_mut(depth) {
-                        *entry = Some((c, new));
-                    }
-                    levels = depth + 1;
-                }
+                Some(new) => match charged.get_mut(depth) {
+                    Some(entry) => *entry = Some((c, new)),
+                    None => deep = true,
+                },
                 None => {
-                    self.uncharge(r, n, depth);
-                    return Err((depth, p));
+                    self.uncharge_counted(r, n, depth);
+                    counter::release(&own.own, n, r.name());
+                    return Err(NotCharged::Limit(depth, p));
                 }
             }
         }
-        for (c, new) in charged.iter().take(levels).flatten() {
+        own.raise_peak(own_new);
+        for (c, new) in charged.iter().flatten() {
             c.raise_peak(*new);
         }
-        if levels > PEAK_LEVELS {
+        if deep {
             for p in self.chain().skip(PEAK_LEVELS) {
                 let c = p.get(r);
-                c.raise_peak(c.usage.load(Relaxed));
+                if c.counted() {
+                    c.raise_peak(c.usage.load(Relaxed));
+                }
             }
         }
         Ok(())
     }
 
-    /// Takes `n` units of `r` back from the lowest `levels` levels.
-    pub(crate) fn uncharge(&self, r: Resource, n: u64, levels: usize) {
+    /// Takes `n` units of `r` back from the counted levels among the lowest `levels`. A level
+    /// that a charge added to and that is no longer counted is skipped: its `usage` is not read,
+    /// and a switch back to counted recomputes it.
+    fn uncharge_counted(&self, r: Resource, n: u64, levels: usize) {
         for p in self.chain().take(levels) {
-            counter::release(&p.get(r).usage, n, r.name());
+            let c = p.get(r);
+            if c.counted() {
+                counter::release(&c.usage, n, r.name());
+            }
         }
+    }
+
+    /// Returns `n` units of `r` charged to this pool by [`Pool::charge`]; `false` (nothing done)
+    /// if a level is switching to counted: try again once it is.
+    pub(crate) fn uncharge(&self, r: Resource, n: u64) -> bool {
+        let _rcu = rcu::read_lock();
+        if self.switching(r) {
+            return false;
+        }
+        self.uncharge_counted(r, n, usize::MAX);
+        counter::release(&self.get(r).own, n, r.name());
+        true
     }
 }

@@ -48,5 +48,7 @@ int rdmacg_rs_write(void *state, const char *buf, size_t len);
 /* Called by the Rust side. */
 void rdmacg_notify_events(struct rdma_cgroup *cg, bool local);
 void rdmacg_reset_slot(u32 slot);
+void rdmacg_walk_descendants(struct rdma_cgroup *cg,
+			     void (*fn)(void *state, void *arg), void *arg);
 
 #endif /* _KERNEL_CGROUP_RDMA_CGROUP_H */

@@ -97,6 +97,38 @@ impl Hierarchy for CgroupLinks {
         // SAFETY: `cg` embeds the css that owns this state, alive as long as the state.
         unsafe { bindings::rdmacg_notify_events(self.cg.as_ptr(), local) }
     }
+
+    fn for_each_descendant(&self, _of: &RdmaCgroup, f: &mut dyn FnMut(&RdmaCgroup)) {
+        /// Called by `rdmacg_walk_descendants()` for each descendant.
+        ///
+        /// # Safety
+        ///
+        /// `st` is the live state of a cgroup in the tree, `arg` the `&mut &mut dyn FnMut`
+        /// passed below, and the caller holds the RCU read lock.
+        unsafe extern "C" fn visit(st: *mut c_void, arg: *mut c_void) {
+            // SAFETY: By the safety requirements, `arg` is the closure reference below, not
+            // aliased while the walk runs.
+            let f = unsafe { &mut *arg.cast::<&mut dyn FnMut(&RdmaCgroup)>() };
+            // SAFETY: A state is freed in `css_free`, an RCU grace period after its css left
+            // the tree; the walk holds the RCU read lock, so it is alive for this call.
+            let cg = unsafe { state(st) };
+            f(&cg);
+        }
+        let mut f = f;
+        // SAFETY: `cg` embeds the css that owns this state, alive as long as the state; `visit`
+        // matches the callback's type and `arg` lives until the walk returns.
+        unsafe {
+            bindings::rdmacg_walk_descendants(
+                self.cg.as_ptr(),
+                Some(visit),
+                core::ptr::from_mut(&mut f).cast(),
+            )
+        }
+    }
+
+    fn wait_for_chargers(&self) {
+        kernel::sync::rcu::synchronize_rcu();
+    }
 }
 
 /// Borrows the state stored in `struct rdma_cgroup::state`.
