@@ -715,10 +715,7 @@ mod tests {
         a.uncharge(0, Resource::MrBytes, (1 << 20) - 4096);
         b.uncharge(0, Resource::MrBytes, 4096);
         assert_eq!(usage(&top, 0, Resource::MrBytes), 0);
-        assert_eq!(
-            peak(&a, 0, Resource::MrBytes),
-            (1 << 20) - 4096
-        );
+        assert_eq!(peak(&a, 0, Resource::MrBytes), (1 << 20) - 4096);
         assert_eq!(peak(&top, 0, Resource::MrBytes), 1 << 20);
         Ok(())
     }

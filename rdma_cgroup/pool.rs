@@ -303,33 +303,33 @@ impl Pool {
             .any(|p| p.get(r).mode.load(Acquire) == SWITCHING)
     }
 
-    /// Charges `n` units of `r`: `own` of this pool, and `usage` of every counted level, bottom
-    /// up, comparing with the level's limit before adding (a `cmpxchg` loop), so that no level's
-    /// usage is above its limit or wrapped, not even for an instant, whatever `n`. On a refusal
-    /// it takes back what it added and returns the level at its limit (`own` refuses only a
-    /// wrap, as this pool's level). Peaks are raised once every level took the charge, from the
-    /// values the walk kept (counted levels past [`PEAK_LEVELS`] read theirs again).
+    /// Charges `n` units of `r`: `usage` of every counted level, bottom up, comparing with the
+    /// level's limit before adding (a `cmpxchg` loop), so that no level's usage is above its
+    /// limit or wrapped, not even for an instant, whatever `n`; then `own` of this pool. On a
+    /// refusal it takes back what it added and returns the level at its limit (`own` refuses
+    /// only a wrap, as this pool's level). Peaks are raised once every level took the charge,
+    /// from the values the walk kept (counted levels past [`PEAK_LEVELS`] read theirs again).
     ///
-    /// The walk is one RCU read-side section, and writes nothing if a level is switching: a
-    /// switch waits for a grace period after marking its level, then sums `own` (see
-    /// `Documentation/design/rdma_cgroup-scaling.md`). A level seen switching after the first
-    /// check is treated as uncounted: that switch's grace period waits for this walk, and its
-    /// sum includes this charge.
+    /// The walk is one RCU read-side section, and if it meets a level switching to counted it
+    /// takes back what it added and returns before it writes `own`: a switch waits for a grace
+    /// period after marking its level, then sums `own` over the level's subtree (see
+    /// `Documentation/design/rdma_cgroup-scaling.md`), so `own` must not change below a
+    /// switching level once the grace period has passed.
     pub(crate) fn charge(&self, r: Resource, n: u64) -> Result<(), NotCharged<'_>> {
         let _rcu = rcu::read_lock();
-        if self.switching(r) {
-            return Err(NotCharged::Switching);
-        }
-        let own = self.get(r);
-        let Some(own_new) = add_within(&own.own, n, MAX) else {
-            return Err(NotCharged::Limit(0, self));
-        };
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
         let mut deep = false;
+        let mut levels = 0;
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
-            if !c.counted() {
-                continue;
+            levels = depth + 1;
+            match c.mode.load(Acquire) {
+                COUNTED => {}
+                SWITCHING => {
+                    self.uncharge_counted(r, n, depth);
+                    return Err(NotCharged::Switching);
+                }
+                _ => continue,
             }
             match c.add_within_max(n) {
                 Some(new) => match charged.get_mut(depth) {
@@ -338,11 +338,15 @@ impl Pool {
                 },
                 None => {
                     self.uncharge_counted(r, n, depth);
-                    counter::release(&own.own, n, r.name());
                     return Err(NotCharged::Limit(depth, p));
                 }
             }
         }
+        let own = self.get(r);
+        let Some(own_new) = add_within(&own.own, n, MAX) else {
+            self.uncharge_counted(r, n, levels);
+            return Err(NotCharged::Limit(0, self));
+        };
         own.raise_peak(own_new);
         for (c, new) in charged.iter().flatten() {
             c.raise_peak(*new);

@@ -8,7 +8,7 @@
 # usage: vm.sh [-f test|bench] [command...]
 #   Without a command, opens a root shell.  With one, runs it and returns its
 #   exit status.  KVM is used only if RDMAISO_KVM=1 (nested KVM does not
-#   work on this project's machines: see README).
+#   work on this project's machines: see README).  RDMAISO_VM_CPUS: vCPUs (2).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +30,7 @@ command -v qemu-system-x86_64 >/dev/null ||
 accel=--disable-kvm
 [ "${RDMAISO_KVM:-0}" = 1 ] && accel=
 
-args=(--run "$OUT" $accel --force-9p --user root --cpus 2 --memory "${RDMAISO_VM_MEM:-3G}"
+args=(--run "$OUT" $accel --force-9p --user root --cpus "${RDMAISO_VM_CPUS:-2}" --memory "${RDMAISO_VM_MEM:-3G}"
       --rwdir "$REPO" --cwd "$REPO"
       --append "panic_on_oops=1 kunit.stats_enabled=1 ${RDMAISO_VM_APPEND:-}")
 # RDMAISO_VM_VERBOSE=1: also print the kernel console (boot messages, panics).

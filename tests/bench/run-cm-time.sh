@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run inside the VM by scripts/bench.sh (RDMAISO_BENCH_PARTS=cmtime, under
+# QEMU -icount): rdma_cm connection set-up end to end between two network
+# namespaces that share one rxe device, each in its own cgroup, as two
+# containers on one NIC (the topology of tests/selftests/perftest_netns.sh):
+#
+#   cm_a (cgroup cmt/a) cm_v0.10 10.81.0.1   cm_b (cgroup cmt/b) cm_v0.20 10.82.0.1
+#                \______ rxe_cm on veth cm_v0 ______/   (routed by the initial netns)
+#
+# On a kernel with this project's modules, rdma_ns and cm_portspace are loaded
+# and both cgroups have limits on every resource; the pristine kernel runs
+# the same commands.  Prints:
+#   cmt <step> <us per connection>   cmtime's steps, median of ROUNDS runs
+#                                    of cmtime -c CONNS from cm_a to cm_b
+#   mpi <ms>                         two clients at once (cm_a -> cm_b and
+#                                    cm_b -> cm_a), MPI_CONNS connections
+#                                    each: time until both are done,
+#                                    median of ROUNDS
+#
+# usage: run-cm-time.sh   (CONNS=100 MPI_CONNS=1000 ROUNDS=3)
+set -eu -o pipefail
+DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$DIR/../.." && pwd)
+# shellcheck source=scripts/guest/rdmaiso-lib.sh
+. "$REPO/scripts/guest/rdmaiso-lib.sh"
+CONNS=${CONNS:-100}
+MPI_CONNS=${MPI_CONNS:-1000}
+ROUNDS=${ROUNDS:-3}
+CG=/sys/fs/cgroup
+T=$CG/cmt
+DEV=rxe_cm
+
+mountpoint -q $CG || mount -t cgroup2 none $CG
+modprobe 8021q
+ours=
+if modinfo rdma_ns >/dev/null 2>&1; then
+	modprobe rdma_ns && modprobe cm_portspace
+	ours=1
+fi
+rdmaiso_netns cm_a cm_b
+ip link add cm_v0 type veth peer name cm_v1 && ip link set cm_v0 up && ip link set cm_v1 up
+for x in a:10:81 b:20:82; do
+	IFS=: read -r n v s <<<"$x"
+	ip link add link cm_v0 name cm_v0.$v type vlan id "$v"
+	ip link set cm_v0.$v netns cm_$n
+	ip -n cm_$n addr add 10.$s.0.1/24 dev cm_v0.$v
+	ip -n cm_$n link set cm_v0.$v up
+	ip -n cm_$n route add default via 10.$s.0.254
+	ip link add link cm_v1 name cm_v1.$v type vlan id "$v"
+	ip addr add 10.$s.0.254/24 dev cm_v1.$v
+	ip link set cm_v1.$v up
+	ip -n cm_$n link add cm_d type dummy && ip -n cm_$n link set cm_d up
+done
+rdmaiso_rxes $DEV:cm_v0 rxe_cm_sa:cm_d:cm_a rxe_cm_sb:cm_d:cm_b
+sysctl -qw net.ipv4.ip_forward=1
+rdmaiso_gid $DEV cm_v0.10 >/dev/null && rdmaiso_gid $DEV cm_v0.20 >/dev/null
+
+echo +rdma > $CG/cgroup.subtree_control
+mkdir -p $T/a $T/b
+echo +rdma > $T/cgroup.subtree_control
+if [ -n "$ours" ]; then
+	LIM="hca_handle=8 hca_object=20000 pd=4000 cq=4000 qp=4000 mr=4000 cm_id=4000 mr_bytes=1073741824 up=0-7"
+else
+	LIM="hca_handle=8 hca_object=20000"
+fi
+for c in a b; do echo "$DEV $LIM" > $T/$c/rdma.max; done
+
+# inside <a|b> <command...>: in container cm_<a|b> (its netns and cgroup).
+inside() {
+	local c=$1
+	shift
+	(echo $BASHPID > $T/$c/cgroup.procs && exec ip netns exec cm_$c "$@")
+}
+
+# A server in each container (cmtime serves one client run, then exits).
+server() {	# server <a|b> <port>: started in the background, its pid in SPID
+	local c=$1 ip=10.81.0.1
+	[ "$c" = b ] && ip=10.82.0.1
+	inside "$c" cmtime -b $ip -p "$2" >/dev/null 2>&1 &
+	SPID=$!
+	sleep 2
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+W=$(mktemp -d)
+for r in $(seq "$ROUNDS"); do
+	server b 7000
+	inside a cmtime -s 10.82.0.1 -b 10.81.0.1 -p 7000 -c "$CONNS" > "$W/cmt.$r"
+	kill "$SPID" 2>/dev/null || true
+	wait "$SPID" || true
+	sed 's/^/cmtraw /' "$W/cmt.$r"
+done
+# cmtime prints "step  total ms  max ms  min us  us / conn" per step.
+steps=$(awk '$NF ~ /^[0-9.]+$/ && NF >= 5 { n = NF - 4; s = $1; for (i = 2; i <= n; i++) s = s "_" $i; print s }' "$W/cmt.1")
+for s in $steps; do
+	v=$(for r in $(seq "$ROUNDS"); do
+		awk -v s="$s" '$NF ~ /^[0-9.]+$/ && NF >= 5 { n = NF - 4; k = $1
+			for (i = 2; i <= n; i++) k = k "_" $i; if (k == s) print $NF }' "$W/cmt.$r"
+	done | median)
+	echo "cmt $s $v"
+done
+
+for r in $(seq "$ROUNDS"); do
+	server b 7001
+	spb=$SPID
+	server a 7002
+	spa=$SPID
+	t0=$(date +%s%N)
+	inside a cmtime -s 10.82.0.1 -b 10.81.0.1 -p 7001 -c "$MPI_CONNS" >/dev/null &
+	ca=$!
+	inside b cmtime -s 10.81.0.1 -b 10.82.0.1 -p 7002 -c "$MPI_CONNS" >/dev/null &
+	cb=$!
+	wait $ca $cb
+	echo $((($(date +%s%N) - t0) / 1000000))
+	kill $spa $spb 2>/dev/null || true
+	wait $spa $spb || true
+done | median | sed 's/^/mpi /'
+rm -rf "$W"
