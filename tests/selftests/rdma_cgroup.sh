@@ -265,6 +265,26 @@ tap_check "removal: rmdir with live objects succeeds; the parent still counts th
 	test "$rm_ok/$cur" = "1/2"
 tap_check "removal: the parent's current drops to 0 when they are destroyed" \
 	test "$(val $T/rdma.current qp)" = 0
+
+# A parent without a limit keeps no count of its own: its rdma.current is the
+# sum over its subtree (a removed child with live objects included), and a
+# limit set on it starts from that sum.
+echo "rxe_cg qp=max" > $T/rdma.max
+mkdir $T/child
+hold $T/child qp 3 8
+echo "$objpid" > $T/other/cgroup.procs
+rmdir $T/child
+cur1=$(val $T/rdma.current qp)
+echo "rxe_cg qp=4" > $T/rdma.max
+cur2="$(val $T/rdma.current qp)/$(val $T/rdma.peak qp)"
+out=$(run $T/other qp 2)
+wait $pid
+tap_check "unlimited parent: current sums the subtree, a removed child included ($cur1)" \
+	test "$cur1" = 3
+tap_check "a limit set on it counts what is charged (current/peak $cur2), room for one more ($out)" \
+	test "$cur2/$out" = "3/3/created=1 errno=11"
+tap_check "... and its current drops to 0 when they are destroyed" \
+	test "$(val $T/rdma.current qp)" = 0
 rmdir $T/other
 echo -rdma > $T/cgroup.subtree_control
 
