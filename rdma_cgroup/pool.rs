@@ -297,12 +297,6 @@ impl Pool {
         core::iter::successors(Some(self), |p| p.parent())
     }
 
-    /// Whether a level of the chain is switching `r` to counted.
-    fn switching(&self, r: Resource) -> bool {
-        self.chain()
-            .any(|p| p.get(r).mode.load(Acquire) == SWITCHING)
-    }
-
     /// Charges `n` units of `r`: `usage` of every counted level, bottom up, comparing with the
     /// level's limit before adding (a `cmpxchg` loop), so that no level's usage is above its
     /// limit or wrapped, not even for an instant, whatever `n`; then `own` of this pool. On a
@@ -317,7 +311,9 @@ impl Pool {
     /// switching level once the grace period has passed.
     pub(crate) fn charge(&self, r: Resource, n: u64) -> Result<(), NotCharged<'_>> {
         let _rcu = rcu::read_lock();
+        // The counted levels charged, in order, and their new usage (the first few).
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
+        let mut nr_charged = 0;
         let mut deep = false;
         let mut levels = 0;
         for (depth, p) in self.chain().enumerate() {
@@ -332,8 +328,11 @@ impl Pool {
                 _ => continue,
             }
             match c.add_within_max(n) {
-                Some(new) => match charged.get_mut(depth) {
-                    Some(entry) => *entry = Some((c, new)),
+                Some(new) => match charged.get_mut(nr_charged) {
+                    Some(entry) => {
+                        *entry = Some((c, new));
+                        nr_charged += 1;
+                    }
                     None => deep = true,
                 },
                 None => {
@@ -348,15 +347,18 @@ impl Pool {
             return Err(NotCharged::Limit(0, self));
         };
         own.raise_peak(own_new);
-        for (c, new) in charged.iter().flatten() {
+        for (c, new) in charged.iter().take(nr_charged).flatten() {
             c.raise_peak(*new);
         }
         if deep {
-            for p in self.chain().skip(PEAK_LEVELS) {
-                let c = p.get(r);
-                if c.counted() {
-                    c.raise_peak(c.usage.load(Relaxed));
-                }
+            // Past the first PEAK_LEVELS counted levels: read their usage again.
+            for c in self
+                .chain()
+                .map(|p| p.get(r))
+                .filter(|c| c.counted())
+                .skip(PEAK_LEVELS)
+            {
+                c.raise_peak(c.usage.load(Relaxed));
             }
         }
         Ok(())
@@ -378,10 +380,17 @@ impl Pool {
     /// if a level is switching to counted: try again once it is.
     pub(crate) fn uncharge(&self, r: Resource, n: u64) -> bool {
         let _rcu = rcu::read_lock();
-        if self.switching(r) {
-            return false;
+        let mut counted = false;
+        for p in self.chain() {
+            match p.get(r).mode.load(Acquire) {
+                SWITCHING => return false,
+                COUNTED => counted = true,
+                _ => {}
+            }
         }
-        self.uncharge_counted(r, n, usize::MAX);
+        if counted {
+            self.uncharge_counted(r, n, usize::MAX);
+        }
         counter::release(&self.get(r).own, n, r.name());
         true
     }

@@ -40,6 +40,24 @@ pub(crate) enum Resource {
     MrBytes,
 }
 
+/// The keys of the resources, in order (a table: the uncharge path names its resource).
+const NAMES: [&str; NR_RESOURCES] = [
+    "hca_handle",
+    "hca_object",
+    "pd",
+    "cq",
+    "qp",
+    "srq",
+    "mr",
+    "mw",
+    "ah",
+    "xrcd",
+    "wq",
+    "flow",
+    "cm_id",
+    "mr_bytes",
+];
+
 impl Resource {
     /// All resources, in order.
     pub(crate) const ALL: [Resource; NR_RESOURCES] = [
@@ -61,22 +79,7 @@ impl Resource {
 
     /// The key used in the cgroupfs files.
     pub(crate) const fn name(self) -> &'static str {
-        match self {
-            Resource::HcaHandle => "hca_handle",
-            Resource::HcaObject => "hca_object",
-            Resource::Pd => "pd",
-            Resource::Cq => "cq",
-            Resource::Qp => "qp",
-            Resource::Srq => "srq",
-            Resource::Mr => "mr",
-            Resource::Mw => "mw",
-            Resource::Ah => "ah",
-            Resource::Xrcd => "xrcd",
-            Resource::Wq => "wq",
-            Resource::Flow => "flow",
-            Resource::CmId => "cm_id",
-            Resource::MrBytes => "mr_bytes",
-        }
+        NAMES[self as usize]
     }
 
     /// Looks a resource up by its key.
