@@ -121,7 +121,7 @@ bench_cg() {
 # "ct <case> <workers> <measure's three figures>"; one worker runs in the
 # first container only.
 bench_ct() {
-	local K=$CG/kubepods/burstable/pod1 case c1 c2 d
+	local K=$CG/kubepods/burstable/pod1 case c1 c2 d ITERS=$((ITERS * 10))
 	mkdir -p $CG/ca1 $CG/ca2 $K/c1 $K/c2
 	for d in $CG/kubepods $CG/kubepods/burstable $K; do
 		echo +rdma > $d/cgroup.subtree_control
@@ -141,19 +141,25 @@ bench_ct() {
 
 # Readers: a task reads rdma.current, rdma.max, rdma.peak and rdma.events
 # (those the kernel has) of the charging cgroup, which shows all 64 devices,
-# in a tight loop while the workers of case a charge; the same without it.
-# "rd <none|files> <workers> <measure's three figures> <reads/s>".
+# in a tight loop while the workers of case a charge; the same without it,
+# and with a control reader that reads four files of the cgroup core instead
+# (cgroup.procs, .stat, .events, .type): what a busy reader costs the workers
+# on this machine whatever it reads (under TCG the vCPUs share the host's
+# cores with QEMU's other threads).
+# "rd <none|files|ctl> <workers> <measure's three figures> <reads/s>".
 bench_rd() {
-	local w set reader rate
+	local w set reader rate kind ITERS=$((ITERS * 10))
 	for w in 1 2; do
 		set=($CG/ca1)
 		[ $w = 2 ] && set+=($CG/ca2)
 		echo "rd none $w $(measure 1 "${set[@]}") 0"
-		python3 - $CG/ca1 /tmp/bench.reads <<'PY' &
+		for kind in files ctl; do
+		python3 - $CG/ca1 /tmp/bench.reads $kind <<'PY' &
 import os, signal, sys, time
-cg, out = sys.argv[1:]
-fds = [os.open(f"{cg}/rdma.{f}", os.O_RDONLY)
-       for f in ("current", "max", "peak", "events") if os.path.exists(f"{cg}/rdma.{f}")]
+cg, out, kind = sys.argv[1:]
+names = (["rdma." + f for f in ("current", "max", "peak", "events")] if kind == "files"
+         else ["cgroup." + f for f in ("procs", "stat", "events", "type")])
+fds = [os.open(f"{cg}/{f}", os.O_RDONLY) for f in names if os.path.exists(f"{cg}/{f}")]
 n, t0, stop = 0, time.monotonic(), False
 def end(*_):
     global stop
@@ -172,7 +178,8 @@ PY
 		kill -TERM $reader
 		wait $reader || true
 		rate=$(cat /tmp/bench.reads)
-		echo "rd files $w $res $rate"
+		echo "rd $kind $w $res $rate"
+		done
 	done
 }
 
