@@ -88,18 +88,23 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : 
 W=$(mktemp -d)
 for r in $(seq "$ROUNDS"); do
 	server b 7000
-	inside a cmtime -s 10.82.0.1 -b 10.81.0.1 -p 7000 -c "$CONNS" > "$W/cmt.$r"
+	inside a cmtime -s 10.82.0.1 -b 10.81.0.1 -p 7000 -c "$CONNS" > "$W/cmt.$r" ||
+		echo "run-cm-time.sh: cmtime failed" >&2
 	kill "$SPID" 2>/dev/null || true
 	wait "$SPID" || true
 	sed 's/^/cmtraw /' "$W/cmt.$r"
 done
-# cmtime prints "step  total ms  max ms  min us  us / conn" per step.
-steps=$(awk '$NF ~ /^[0-9.]+$/ && NF >= 5 { n = NF - 4; s = $1; for (i = 2; i <= n; i++) s = s "_" $i; print s }' "$W/cmt.1")
-for s in $steps; do
-	v=$(for r in $(seq "$ROUNDS"); do
-		awk -v s="$s" '$NF ~ /^[0-9.]+$/ && NF >= 5 { n = NF - 4; k = $1
-			for (i = 2; i <= n; i++) k = k "_" $i; if (k == s) print $NF }' "$W/cmt.$r"
-	done | median)
+# cmtime prints a header "step <column names>" (their order differs between
+# rdma-core versions), then "<step name>: <values>" per step: keep us/conn.
+usconn() {	# usconn <file>: "<step_name> <us per connection>" per step
+	awk '/^step/ { for (i = 2; i <= NF; i++) if ($i == "us/conn") col = i - 1; next }
+	     col && index($0, ":") { name = substr($0, 1, index($0, ":") - 1)
+		gsub(/^ +| +$/, "", name); gsub(/ +/, "_", name)
+		split(substr($0, index($0, ":") + 1), v, " "); print name, v[col] }' "$1"
+}
+for r in $(seq "$ROUNDS"); do usconn "$W/cmt.$r" > "$W/us.$r"; done
+for s in $(awk '{ print $1 }' "$W/us.1"); do
+	v=$(for r in $(seq "$ROUNDS"); do awk -v s="$s" '$1 == s { print $2 }' "$W/us.$r"; done | median)
 	echo "cmt $s $v"
 done
 
@@ -113,7 +118,7 @@ for r in $(seq "$ROUNDS"); do
 	ca=$!
 	inside b cmtime -s 10.81.0.1 -b 10.82.0.1 -p 7002 -c "$MPI_CONNS" >/dev/null &
 	cb=$!
-	wait $ca $cb
+	wait $ca && wait $cb || echo "run-cm-time.sh: an MPI client failed" >&2
 	echo $((($(date +%s%N) - t0) / 1000000))
 	kill $spa $spb 2>/dev/null || true
 	wait $spa $spb || true
