@@ -20,7 +20,8 @@
 #                                    median of ROUNDS
 #
 # usage: run-cm-time.sh   (CONNS=100 MPI_CONNS=1000 ROUNDS=3)
-set -eu -o pipefail
+# Not set -e: the library's helpers (rdmaiso_gid) end pipelines early.
+set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$DIR/../.." && pwd)
 # shellcheck source=scripts/guest/rdmaiso-lib.sh
@@ -32,30 +33,34 @@ CG=/sys/fs/cgroup
 T=$CG/cmt
 DEV=rxe_cm
 
+die() { echo "run-cm-time.sh: $*" >&2; exit 1; }
 mountpoint -q $CG || mount -t cgroup2 none $CG
-modprobe 8021q
+modprobe 8021q || die "no 802.1Q VLAN support"
 ours=
 if modinfo rdma_ns >/dev/null 2>&1; then
-	modprobe rdma_ns && modprobe cm_portspace
+	modprobe rdma_ns && modprobe cm_portspace || die "modprobe failed"
 	ours=1
 fi
-rdmaiso_netns cm_a cm_b
-ip link add cm_v0 type veth peer name cm_v1 && ip link set cm_v0 up && ip link set cm_v1 up
+rdmaiso_netns cm_a cm_b || die "netns"
+ip link add cm_v0 type veth peer name cm_v1 && ip link set cm_v0 up && ip link set cm_v1 up ||
+	die "veth"
 for x in a:10:81 b:20:82; do
 	IFS=: read -r n v s <<<"$x"
-	ip link add link cm_v0 name cm_v0.$v type vlan id "$v"
-	ip link set cm_v0.$v netns cm_$n
-	ip -n cm_$n addr add 10.$s.0.1/24 dev cm_v0.$v
-	ip -n cm_$n link set cm_v0.$v up
-	ip -n cm_$n route add default via 10.$s.0.254
-	ip link add link cm_v1 name cm_v1.$v type vlan id "$v"
-	ip addr add 10.$s.0.254/24 dev cm_v1.$v
-	ip link set cm_v1.$v up
-	ip -n cm_$n link add cm_d type dummy && ip -n cm_$n link set cm_d up
+	ip link add link cm_v0 name cm_v0.$v type vlan id "$v" &&
+		ip link set cm_v0.$v netns cm_$n &&
+		ip -n cm_$n addr add 10.$s.0.1/24 dev cm_v0.$v &&
+		ip -n cm_$n link set cm_v0.$v up &&
+		ip -n cm_$n route add default via 10.$s.0.254 &&
+		ip link add link cm_v1 name cm_v1.$v type vlan id "$v" &&
+		ip addr add 10.$s.0.254/24 dev cm_v1.$v &&
+		ip link set cm_v1.$v up &&
+		ip -n cm_$n link add cm_d type dummy && ip -n cm_$n link set cm_d up ||
+		die "topology of cm_$n"
 done
-rdmaiso_rxes $DEV:cm_v0 rxe_cm_sa:cm_d:cm_a rxe_cm_sb:cm_d:cm_b
+rdmaiso_rxes $DEV:cm_v0 rxe_cm_sa:cm_d:cm_a rxe_cm_sb:cm_d:cm_b || die "rxe"
 sysctl -qw net.ipv4.ip_forward=1
-rdmaiso_gid $DEV cm_v0.10 >/dev/null && rdmaiso_gid $DEV cm_v0.20 >/dev/null
+rdmaiso_gid $DEV cm_v0.10 >/dev/null && rdmaiso_gid $DEV cm_v0.20 >/dev/null ||
+	die "no GIDs of the containers"
 
 echo +rdma > $CG/cgroup.subtree_control
 mkdir -p $T/a $T/b
@@ -65,7 +70,7 @@ if [ -n "$ours" ]; then
 else
 	LIM="hca_handle=8 hca_object=20000"
 fi
-for c in a b; do echo "$DEV $LIM" > $T/$c/rdma.max; done
+for c in a b; do echo "$DEV $LIM" > $T/$c/rdma.max || die "rdma.max"; done
 
 # inside <a|b> <command...>: in container cm_<a|b> (its netns and cgroup).
 inside() {
@@ -85,6 +90,11 @@ server() {	# server <a|b> <port>: started in the background, its pid in SPID
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# Neighbours resolved before the timed runs (else the first connection's
+# address resolution waits for ARP through the router).
+ip netns exec cm_a ping -c 1 -W 5 10.82.0.1 >/dev/null || die "no route from cm_a to cm_b"
+ip netns exec cm_b ping -c 1 -W 5 10.81.0.1 >/dev/null || die "no route from cm_b to cm_a"
+
 W=$(mktemp -d)
 for r in $(seq "$ROUNDS"); do
 	server b 7000
@@ -94,10 +104,13 @@ for r in $(seq "$ROUNDS"); do
 	wait "$SPID" || true
 	sed 's/^/cmtraw /' "$W/cmt.$r"
 done
-# cmtime prints a header "step <column names>" (their order differs between
-# rdma-core versions), then "<step name>: <values>" per step: keep us/conn.
+# cmtime prints a header "step <column names>" (their names and order differ
+# between rdma-core versions: "total ms ... us / conn", "us/conn sum(us) ..."),
+# then "<step name>: <values>" per step: keep us per connection.
 usconn() {	# usconn <file>: "<step_name> <us per connection>" per step
-	awk '/^step/ { for (i = 2; i <= NF; i++) if ($i == "us/conn") col = i - 1; next }
+	awk '/^step/ { h = $0; gsub(/us \/ conn/, "us/conn", h); gsub(/total ms/, "total_ms", h)
+		gsub(/max ms/, "max_ms", h); gsub(/min us/, "min_us", h); n = split(h, f, " ")
+		for (i = 2; i <= n; i++) if (f[i] == "us/conn") col = i - 1; next }
 	     col && index($0, ":") { name = substr($0, 1, index($0, ":") - 1)
 		gsub(/^ +| +$/, "", name); gsub(/ +/, "_", name)
 		split(substr($0, index($0, ":") + 1), v, " "); print name, v[col] }' "$1"
