@@ -137,6 +137,34 @@ rdmaiso_rxes() {
 	return $rc
 }
 
+# rdmaiso_two_containers <p> <sA> <sB>: two containers sharing one rxe
+# device, as on one NIC behind a router: namespaces <p>_a and <p>_b, a veth
+# <p>_v0/<p>_v1 in the initial one; VLAN 10 of <p>_v0 in <p>_a (10.<sA>.0.1/24)
+# and VLAN 20 in <p>_b (10.<sB>.0.1/24), routed through <p>_v1.10/.20
+# (10.<s>.0.254) in the initial namespace (IP forwarding is the caller's);
+# rxe_<p> on <p>_v0.  rxe receives only in the namespaces of its devices'
+# netdevs, so each container also gets rxe_<p>_sa/_sb on a dummy <p>_d.
+rdmaiso_two_containers() {
+	local p=$1 x n v s
+	rdmaiso_netns "${p}_a" "${p}_b" || return 1
+	ip link add "${p}_v0" type veth peer name "${p}_v1" && ip link set "${p}_v0" up &&
+		ip link set "${p}_v1" up || return 1
+	for x in "a:10:$2" "b:20:$3"; do
+		IFS=: read -r n v s <<<"$x"
+		ip link add link "${p}_v0" name "${p}_v0.$v" type vlan id "$v" &&
+			ip link set "${p}_v0.$v" netns "${p}_$n" &&
+			ip -n "${p}_$n" addr add "10.$s.0.1/24" dev "${p}_v0.$v" &&
+			ip -n "${p}_$n" link set "${p}_v0.$v" up &&
+			ip -n "${p}_$n" route add default via "10.$s.0.254" &&
+			ip link add link "${p}_v1" name "${p}_v1.$v" type vlan id "$v" &&
+			ip addr add "10.$s.0.254/24" dev "${p}_v1.$v" &&
+			ip link set "${p}_v1.$v" up &&
+			ip -n "${p}_$n" link add "${p}_d" type dummy &&
+			ip -n "${p}_$n" link set "${p}_d" up || return 1
+	done
+	rdmaiso_rxes "rxe_$p:${p}_v0" "rxe_${p}_sa:${p}_d:${p}_a" "rxe_${p}_sb:${p}_d:${p}_b"
+}
+
 # rdmaiso_gid <rxe name> <netdev>: the index of the device's RoCE v2 GID of
 # <netdev>'s IPv4 address, once the GID table has it (one grep and one awk
 # per try: process start-up is slow under TCG).

@@ -45,23 +45,7 @@ elif modinfo rdma_ns >/dev/null 2>&1; then
 	modprobe rdma_ns && modprobe cm_portspace || die "modprobe failed"
 	ours=1
 fi
-rdmaiso_netns cm_a cm_b || die "netns"
-ip link add cm_v0 type veth peer name cm_v1 && ip link set cm_v0 up && ip link set cm_v1 up ||
-	die "veth"
-for x in a:10:81 b:20:82; do
-	IFS=: read -r n v s <<<"$x"
-	ip link add link cm_v0 name cm_v0.$v type vlan id "$v" &&
-		ip link set cm_v0.$v netns cm_$n &&
-		ip -n cm_$n addr add 10.$s.0.1/24 dev cm_v0.$v &&
-		ip -n cm_$n link set cm_v0.$v up &&
-		ip -n cm_$n route add default via 10.$s.0.254 &&
-		ip link add link cm_v1 name cm_v1.$v type vlan id "$v" &&
-		ip addr add 10.$s.0.254/24 dev cm_v1.$v &&
-		ip link set cm_v1.$v up &&
-		ip -n cm_$n link add cm_d type dummy && ip -n cm_$n link set cm_d up ||
-		die "topology of cm_$n"
-done
-rdmaiso_rxes $DEV:cm_v0 rxe_cm_sa:cm_d:cm_a rxe_cm_sb:cm_d:cm_b || die "rxe"
+rdmaiso_two_containers cm 81 82 || die "topology"
 sysctl -qw net.ipv4.ip_forward=1
 rdmaiso_gid $DEV cm_v0.10 >/dev/null && rdmaiso_gid $DEV cm_v0.20 >/dev/null ||
 	die "no GIDs of the containers"

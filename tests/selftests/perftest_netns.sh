@@ -72,22 +72,7 @@ W=$(mktemp -d /tmp/rdmaiso-pt.XXXXXX) || exit 1
 
 # --- topology, modules, cgroups ----------------------------------------------
 modprobe rdma_ns && modprobe cm_portspace || exit 1
-rdmaiso_netns pt_a pt_b || exit 1
-ip link add pt_v0 type veth peer name pt_v1 && ip link set pt_v0 up && ip link set pt_v1 up ||
-	exit 1
-for x in a:10:61 b:20:62; do
-	IFS=: read -r n v s <<<"$x"
-	ip link add link pt_v0 name pt_v0.$v type vlan id "$v" &&
-		ip link set pt_v0.$v netns pt_$n &&
-		ip -n pt_$n addr add 10.$s.0.1/24 dev pt_v0.$v &&
-		ip -n pt_$n link set pt_v0.$v up &&
-		ip -n pt_$n route add default via 10.$s.0.254 &&
-		ip link add link pt_v1 name pt_v1.$v type vlan id "$v" &&
-		ip addr add 10.$s.0.254/24 dev pt_v1.$v &&
-		ip link set pt_v1.$v up || exit 1
-	ip -n pt_$n link add pt_d type dummy && ip -n pt_$n link set pt_d up || exit 1
-done
-rdmaiso_rxes $DEV:pt_v0 rxe_pt_sa:pt_d:pt_a rxe_pt_sb:pt_d:pt_b || exit 1
+rdmaiso_two_containers pt 61 62 || exit 1
 FWD=$(sysctl -n net.ipv4.ip_forward) && sysctl -qw net.ipv4.ip_forward=1 || exit 1
 GA=$(rdmaiso_gid $DEV pt_v0.10) && GB=$(rdmaiso_gid $DEV pt_v0.20) ||
 	{ echo "no GIDs of the containers in $DEV"; exit 1; }
