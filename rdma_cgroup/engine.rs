@@ -18,11 +18,11 @@
 //! # Switching a level to counted
 //!
 //! A write of `rdma.max` that sets a limit on a level without one marks the level's counter
-//! switching ([`Counter::set_max`]), waits until no charge can still be writing with the old
-//! mode ([`Hierarchy::wait_for_chargers`], an RCU grace period), sums `own` over the level's
-//! subtree and stores it as the level's usage ([`Counter::finish_switch`]). Charges that find a
-//! level switching sleep and try again. `Documentation/design/rdma_cgroup-scaling.md` has the
-//! argument.
+//! switching ([`Counter::set_max`]), then ([`RdmaCgroup::switch_to_counted`]) waits until no
+//! charge can still be writing with the old mode ([`Hierarchy::wait_for_chargers`], an RCU
+//! grace period), sums `own` over the level's subtree and stores it as the level's usage.
+//! Charges that find a level switching sleep and try again.
+//! `Documentation/design/rdma_cgroup-scaling.md` has the argument.
 
 use super::parse::Plan;
 use super::pool::{
@@ -219,21 +219,30 @@ impl RdmaCgroup {
         }
     }
 
+    /// The sum of `own` of every resource on `slot` over this cgroup and its descendants
+    /// (saturated at `u64::MAX`): the usage of a level that does not count a resource.
+    fn own_sums(&self, slot: u32) -> [u64; NR_RESOURCES] {
+        let mut sum = [0u64; NR_RESOURCES];
+        self.for_subtree(slot, &mut |q| {
+            for (s, c) in sum.iter_mut().zip(q.res.iter()) {
+                *s = s.saturating_add(c.own.load(Relaxed));
+            }
+        });
+        sum
+    }
+
     /// The usage of every resource on `slot` (`rdma.current`): a counted level's `usage`, or
-    /// the sum of `own` over the subtree (saturated at `u64::MAX`).
+    /// the sum of `own` over the subtree.
     pub(crate) fn current(&self, slot: u32) -> [u64; NR_RESOURCES] {
-        let mut v = [0; NR_RESOURCES];
         let Some(p) = self.pool(slot) else {
-            return v;
+            return [0; NR_RESOURCES];
         };
         let counted: [bool; NR_RESOURCES] = core::array::from_fn(|i| p.res[i].counted());
-        if counted.contains(&false) {
-            self.for_subtree(slot, &mut |q| {
-                for (s, c) in v.iter_mut().zip(q.res.iter()) {
-                    *s = s.saturating_add(c.own.load(Relaxed));
-                }
-            });
-        }
+        let mut v = if counted.contains(&false) {
+            self.own_sums(slot)
+        } else {
+            [0; NR_RESOURCES]
+        };
         for ((s, c), counted) in v.iter_mut().zip(p.res.iter()).zip(counted) {
             if counted {
                 *s = c.usage.load(Relaxed);
@@ -246,18 +255,20 @@ impl RdmaCgroup {
     /// the largest `peak` of the level and its descendants (exact for a cgroup whose own tasks do
     /// all the charging; otherwise a lower bound, see the design).
     pub(crate) fn peaks(&self, slot: u32) -> [u64; NR_RESOURCES] {
-        let mut v = [0; NR_RESOURCES];
         let Some(p) = self.pool(slot) else {
-            return v;
+            return [0; NR_RESOURCES];
         };
+        let mut v: [u64; NR_RESOURCES] = core::array::from_fn(|i| p.res[i].peak.load(Relaxed));
         let counted: [bool; NR_RESOURCES] = core::array::from_fn(|i| p.res[i].counted());
-        self.for_subtree(slot, &mut |q| {
-            for (i, (m, c)) in v.iter_mut().zip(q.res.iter()).enumerate() {
-                if !counted[i] || core::ptr::eq(q, p) {
-                    *m = (*m).max(c.peak.load(Relaxed));
+        if counted.contains(&false) {
+            self.for_subtree(slot, &mut |q| {
+                for ((m, c), counted) in v.iter_mut().zip(q.res.iter()).zip(counted) {
+                    if !counted {
+                        *m = (*m).max(c.peak.load(Relaxed));
+                    }
                 }
-            }
-        });
+            });
+        }
         v
     }
 
@@ -293,8 +304,7 @@ impl RdmaCgroup {
     ) -> Result {
         let p = self.pool_or_create(slot)?;
         if Self::store_limits(p, limits, sl, up) {
-            self.wait_for_chargers();
-            self.finish_switches(slot);
+            self.switch_to_counted(core::iter::once(slot));
         }
         Ok(())
     }
@@ -321,31 +331,25 @@ impl RdmaCgroup {
         switching
     }
 
-    fn wait_for_chargers(&self) {
+    /// Ends the switches to counted that [`RdmaCgroup::store_limits`] began on `slots`: waits
+    /// until no charge can still be writing with the old mode ([`Hierarchy::wait_for_chargers`]);
+    /// from then on no charge below a switching level writes `own`, so the sums are stable.
+    fn switch_to_counted(&self, slots: impl Iterator<Item = u32>) {
         if let Some(h) = &self.hier {
             h.wait_for_chargers();
         }
-    }
-
-    /// Ends the switches to counted on `slot`, after [`RdmaCgroup::wait_for_chargers`]: no
-    /// charge below writes while its level is switching, so the sums are stable.
-    fn finish_switches(&self, slot: u32) {
-        let Some(p) = self.pool(slot) else {
-            return;
-        };
         let switching = |c: &Counter| c.mode.load(Relaxed) == SWITCHING;
-        if !p.res.iter().any(switching) {
-            return;
-        }
-        let mut sum = [0u64; NR_RESOURCES];
-        self.for_subtree(slot, &mut |q| {
-            for (s, c) in sum.iter_mut().zip(q.res.iter()) {
-                *s = s.saturating_add(c.own.load(Relaxed));
+        for slot in slots {
+            let Some(p) = self.pool(slot) else {
+                continue;
+            };
+            if !p.res.iter().any(switching) {
+                continue;
             }
-        });
-        for (c, s) in p.res.iter().zip(sum) {
-            if switching(c) {
-                c.finish_switch(s);
+            for (c, s) in p.res.iter().zip(self.own_sums(slot)) {
+                if switching(c) {
+                    c.finish_switch(s);
+                }
             }
         }
     }
@@ -364,10 +368,7 @@ impl RdmaCgroup {
             switching |= Self::store_limits(p, &req.limits, req.sl, req.up);
         }
         if switching {
-            self.wait_for_chargers();
-            for (slot, _) in plan.iter() {
-                self.finish_switches(*slot);
-            }
+            self.switch_to_counted(plan.iter().map(|(slot, _)| *slot));
         }
         Ok(())
     }
@@ -479,6 +480,7 @@ mod tests {
     use kernel::sync::{
         atomic::Atomic,
         Arc,
+        Completion,
         Mutex, //
     };
 
@@ -720,6 +722,18 @@ mod tests {
         Ok(())
     }
 
+    /// Runs `f` on a worker of the unbound workqueue (another CPU, if there is one); the
+    /// returned completion is completed when `f` has returned.
+    fn on_another_cpu(f: impl FnOnce() + Send + 'static) -> Result<Arc<Completion>> {
+        let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
+        let wdone = done.clone();
+        kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+            f();
+            wdone.complete_all();
+        })?;
+        Ok(done)
+    }
+
     /// Rounds of each side of [`concurrent_huge_charges_leave_a_sibling_alone`].
     const ROUNDS: u64 = 20000;
 
@@ -730,16 +744,14 @@ mod tests {
     /// or corrupting the count.
     #[test]
     fn concurrent_huge_charges_leave_a_sibling_alone() -> Result {
-        use kernel::sync::Completion;
         let n = Tree::new()?;
         let top = cg(None, &n)?;
         let a = cg(Some(&top), &n)?;
         let b = cg(Some(&top), &n)?;
         top.set_limits(0, &limits(Resource::MrBytes, 1 << 20), None, None)?;
-        let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
         let huge_ok = Arc::new(Atomic::new(0u64), GFP_KERNEL)?;
-        let (wa, wdone, wok) = (a.clone(), done.clone(), huge_ok.clone());
-        kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        let (wa, wok) = (a.clone(), huge_ok.clone());
+        let done = on_another_cpu(move || {
             for i in 0..ROUNDS {
                 let size = if i % 2 == 0 { MAX - 4095 } else { MAX };
                 if wa.try_charge(0, Resource::MrBytes, size).is_ok() {
@@ -747,7 +759,6 @@ mod tests {
                     wa.uncharge(0, Resource::MrBytes, size);
                 }
             }
-            wdone.complete_all();
         })?;
         let (mut refused, mut over) = (0u64, 0u64);
         for _ in 0..ROUNDS {
@@ -852,16 +863,14 @@ mod tests {
     /// is charged below it, and nothing underflows (which would warn).
     #[test]
     fn switches_racing_charges_stay_exact() -> Result {
-        use kernel::sync::Completion;
         let n = Tree::new()?;
         let top = cg(None, &n)?;
         let pod = cg(Some(&top), &n)?;
         let a = cg(Some(&pod), &n)?;
         assert!(a.try_charge(0, Resource::Cq, 5).is_ok());
-        let done = Arc::pin_init(Completion::new(), GFP_KERNEL)?;
         let stop = Arc::new(Atomic::new(0u32), GFP_KERNEL)?;
-        let (wa, wdone, wstop) = (a.clone(), done.clone(), stop.clone());
-        kernel::workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+        let (wa, wstop) = (a.clone(), stop.clone());
+        let done = on_another_cpu(move || {
             while wstop.load(Relaxed) == 0 {
                 for _ in 0..3 {
                     if wa.try_charge(0, Resource::Cq, 1).is_err() {
@@ -870,7 +879,6 @@ mod tests {
                 }
                 wa.uncharge(0, Resource::Cq, 3);
             }
-            wdone.complete_all();
         })?;
         for i in 0..SWITCHES {
             let v = if i % 2 == 0 { 1 << 30 } else { MAX };

@@ -144,7 +144,7 @@ impl Counter {
     }
 
     /// Raises `peak` to at least `v`.
-    pub(crate) fn raise_peak(&self, v: u64) {
+    fn raise_peak(&self, v: u64) {
         let mut cur = self.peak.load(Relaxed);
         while v > cur {
             match self.peak.cmpxchg(cur, v, Relaxed) {
@@ -315,10 +315,8 @@ impl Pool {
         let mut charged: [Option<(&Counter, u64)>; PEAK_LEVELS] = [None; PEAK_LEVELS];
         let mut nr_charged = 0;
         let mut deep = false;
-        let mut levels = 0;
         for (depth, p) in self.chain().enumerate() {
             let c = p.get(r);
-            levels = depth + 1;
             match c.mode.load(Acquire) {
                 COUNTED => {}
                 SWITCHING => {
@@ -343,7 +341,7 @@ impl Pool {
         }
         let own = self.get(r);
         let Some(own_new) = add_within(&own.own, n, MAX) else {
-            self.uncharge_counted(r, n, levels);
+            self.uncharge_counted(r, n, usize::MAX);
             return Err(NotCharged::Limit(0, self));
         };
         own.raise_peak(own_new);
