@@ -137,6 +137,17 @@ rdmaiso_rxes() {
 	return $rc
 }
 
+# rdmaiso_gid_entries <ns> <dir> [<n>]: "<index> <value>" for each file of a
+# port's GID directory <dir> (gids/, gid_attrs/ndevs/, gid_attrs/types/) that
+# a task of netns <ns> ("-": the initial one) can read in its sysfs, all of
+# them or the first <n> indexes (reading 1024 sysfs files is slow under TCG).
+rdmaiso_gid_entries() {
+	local pfx=() files=("$2"/*)
+	[ "$1" != - ] && pfx=(ip netns exec "$1")
+	[ -n "${3:-}" ] && mapfile -t files < <(seq -f "$2/%g" 0 $(($3 - 1)))
+	"${pfx[@]}" grep -H . "${files[@]}" 2>/dev/null | sed 's|^.*/\([0-9]*\):|\1 |'
+}
+
 # rdmaiso_two_containers <p> <sA> <sB>: two containers sharing one rxe
 # device, as on one NIC behind a router: namespaces <p>_a and <p>_b, a veth
 # <p>_v0/<p>_v1 in the initial one; VLAN 10 of <p>_v0 in <p>_a (10.<sA>.0.1/24)

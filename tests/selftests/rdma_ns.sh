@@ -71,28 +71,21 @@ outreq() {
 		if ($i == "OutRequests") c = i } else print $c }' /proc/net/snmp
 }
 
-# The GID view.  P is rxe_ns0's port; entries <ns> <dir>: "index value" for
-# each entry of a GID attribute directory that <ns> ("-": the initial one)
-# can read
+# The GID view.  P is rxe_ns0's port.
 P=/sys/class/infiniband/rxe_ns0/ports/1
 ZGID=0000:0000:0000:0000:0000:0000:0000:0000
-entries() {
-	local pfx=()
-	[ "$1" != - ] && pfx=(ip netns exec "$1")
-	"${pfx[@]}" grep -H . "$2"/* 2>/dev/null | sed 's|^.*/\([0-9]*\):|\1 |'
-}
 # own <netdev...>: the GID indexes whose netdev is one of these (read in the
 # initial namespace, which sees every entry)
 own() {
-	entries - $P/gid_attrs/ndevs | awk -v w=" $* " 'index(w, " " $2 " ") { print $1 }' |
+	rdmaiso_gid_entries - $P/gid_attrs/ndevs | awk -v w=" $* " 'index(w, " " $2 " ") { print $1 }' |
 		sort -n | xargs
 }
 # seen <ns>: the populated GID indexes as <ns> reads them in sysfs: gids/
 # (not the zero GID), gid_attrs/ndevs/ and gid_attrs/types/ (readable)
 seen() {
-	echo "gids $(entries "$1" $P/gids | awk -v z=$ZGID '$2 != z { print $1 }' | sort -n | xargs)" \
-	     "/ ndevs $(entries "$1" $P/gid_attrs/ndevs | awk '{ print $1 }' | sort -n | xargs)" \
-	     "/ types $(entries "$1" $P/gid_attrs/types | awk '{ print $1 }' | sort -n | xargs)"
+	echo "gids $(rdmaiso_gid_entries "$1" $P/gids | awk -v z=$ZGID '$2 != z { print $1 }' | sort -n | xargs)" \
+	     "/ ndevs $(rdmaiso_gid_entries "$1" $P/gid_attrs/ndevs | awk '{ print $1 }' | sort -n | xargs)" \
+	     "/ types $(rdmaiso_gid_entries "$1" $P/gid_attrs/types | awk '{ print $1 }' | sort -n | xargs)"
 }
 # devinfo <ns>: the indexes of the non-zero GIDs that ibv_devinfo -v prints
 devinfo() {
